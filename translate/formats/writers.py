@@ -1,0 +1,133 @@
+"""Atomic writers: a temporary file beside the target, fsynced, then renamed over it.
+
+A reader of the output folder sees either no file or a whole one, never a partial ``ko_*`` file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, IO
+
+from translate.errors import OutputError
+
+
+def dumps(record: Any) -> str:
+    """One record as compact UTF-8 JSON. The same record always gives the same bytes."""
+    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+
+
+class AtomicFile:
+    """Write text to `path` atomically. Use as a context manager; an exception discards the temporary file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._fh: IO[str] | None = None
+        self._tmp: str | None = None
+
+    def __enter__(self) -> "AtomicFile":
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from None
+        # mkstemp creates 0600; outputs are shared data, so give them the usual umask-based mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        self._fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        return self
+
+    def write(self, text: str) -> None:
+        assert self._fh is not None
+        try:
+            self._fh.write(text)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._fh is not None and self._tmp is not None
+        try:
+            if exc_type is None:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            self._fh.close()
+            if exc_type is None:
+                os.replace(self._tmp, self.path)
+                _fsync_dir(self.path.parent)
+                return
+        except OSError as err:
+            _unlink(self._tmp)
+            raise OutputError(f"cannot write {self.path}: {err.strerror or err}") from None
+        _unlink(self._tmp)
+
+
+class JsonArrayWriter:
+    """A streamed JSON array, one record per line: loadable by ``json.load`` and readable by a person."""
+
+    def __init__(self, path: str | Path):
+        self._file = AtomicFile(path)
+        self._count = 0
+
+    def __enter__(self) -> "JsonArrayWriter":
+        self._file.__enter__()
+        self._file.write("[")
+        return self
+
+    def write(self, record: Any) -> None:
+        self._file.write(("\n" if self._count == 0 else ",\n") + dumps(record))
+        self._count += 1
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._file.write("\n]\n" if self._count else "]\n")
+        self._file.__exit__(exc_type, exc, tb)
+
+
+class JsonLinesWriter:
+    def __init__(self, path: str | Path):
+        self._file = AtomicFile(path)
+
+    def __enter__(self) -> "JsonLinesWriter":
+        self._file.__enter__()
+        return self
+
+    def write(self, record: Any) -> None:
+        self._file.write(dumps(record) + "\n")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._file.__exit__(exc_type, exc, tb)
+
+
+def write_json(path: str | Path, data: Any) -> None:
+    """A small JSON document (manifest, report), written atomically and pretty-printed."""
+    with AtomicFile(path) as fh:
+        fh.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+
+
+def remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Temporary files left by a killed run for output `name`; they are never renamed, so they can go."""
+    for stale in folder.glob(f".{name}.*.tmp"):
+        _unlink(str(stale))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,337 @@
+"""plan / translate / assemble, streamed over windows of records.
+
+For each window of records: validate and protect every value (plan), fill the memory with the segments it lacks
+(translate), then rebuild, check and write each record (assemble). Only one window is held at a time, so memory use
+does not grow with the file, and the memory, committed per backend batch, is the checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from translate import __version__
+from translate.backends.base import Backend, iter_batches
+from translate.errors import BackendError, ConfigError
+from translate.formats.readers import RecordReader, SourceItem
+from translate.formats.records import (
+    FieldPath,
+    Problem,
+    field_name,
+    record_id,
+    translatable_fields,
+    validate,
+    with_values,
+)
+from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, remove_stale_temporaries, write_json
+from translate.memory import KeySet, TranslationMemory, segment_key
+from translate.protect import Protected, Protector, SpanLost
+from translate.qc import QualityChecker, Reason
+
+ON_REJECT = ("drop", "keep-source", "keep")
+
+
+@dataclass
+class Stats:
+    """Counters for one file (or a whole run, summed)."""
+
+    records_in: int = 0
+    records_kept: int = 0
+    records_rejected: int = 0
+    records_invalid: int = 0
+    segments_total: int = 0
+    segments_empty: int = 0
+    segments_unique: int = 0
+    segments_templates: int = 0
+    memory_hits: int = 0
+    segments_sent: int = 0
+    characters_sent: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def add(self, other: "Stats") -> None:
+        for name, value in asdict(other).items():
+            if name == "reasons":
+                self.reasons.update(other.reasons)
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["reasons"] = dict(sorted(self.reasons.items()))
+        return out
+
+
+@dataclass
+class RunOptions:
+    source_lang: str = "en"
+    target_lang: str = "ko"
+    window: int = 1024  # records per window; bounds memory use, not output
+    on_reject: str = "drop"
+    qc: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.on_reject not in ON_REJECT:
+            raise ConfigError(f"--on-reject must be one of {', '.join(ON_REJECT)}, not {self.on_reject!r}")
+        if self.window < 1:
+            raise ConfigError("window must be at least 1 record")
+
+
+@dataclass(slots=True)
+class PreparedField:
+    path: FieldPath
+    role: str
+    value: str
+    protected: Protected
+    key: bytes | None  # None: nothing to translate (empty, whitespace, or <image> alone)
+
+
+@dataclass(slots=True)
+class PreparedRecord:
+    item: SourceItem
+    problems: list[Problem]
+    fields: list[PreparedField]
+
+
+ProgressCallback = Callable[[int, Stats], None]
+
+
+class Segmenter:
+    """Record → protected fields with memory keys (the plan stage for one record)."""
+
+    def __init__(self, protector: Protector, source_lang: str, target_lang: str, fingerprint: str,
+                 templates: dict[str, str] | None = None):
+        self.protector = protector
+        self.source_lang = source_lang
+        self.target_lang = target_lang
+        self.fingerprint = fingerprint
+        self.templates = templates or {}
+        # Curated templates (glossary) are looked up by their exact body and keyed apart from any backend, so one
+        # curated translation serves every backend and costs nothing.
+        self._template_keys = {
+            segment_key(body, source_lang, target_lang, "template"): body for body in self.templates
+        }
+
+    def key_for(self, body: str) -> bytes:
+        if body in self.templates:
+            return segment_key(body, self.source_lang, self.target_lang, "template")
+        return segment_key(body, self.source_lang, self.target_lang, self.fingerprint)
+
+    def is_template(self, key: bytes) -> bool:
+        return key in self._template_keys
+
+    def template_text(self, key: bytes) -> str:
+        return self.templates[self._template_keys[key]]
+
+    def prepare(self, item: SourceItem) -> PreparedRecord:
+        if item.record is None:
+            return PreparedRecord(item, [Problem("invalid_json", "", item.error or "unparseable")], [])
+        problems = validate(item.record)
+        if problems:
+            return PreparedRecord(item, problems, [])
+        fields = []
+        for fpath, role, value in translatable_fields(item.record):
+            protected = self.protector.protect(value)
+            key = self.key_for(protected.body) if protected.needs_translation else None
+            fields.append(PreparedField(fpath, role, value, protected, key))
+        return PreparedRecord(item, [], fields)
+
+
+class SegmentTranslator:
+    """The translate stage: fills the memory with what a window lacks, one committed batch at a time."""
+
+    def __init__(self, backend: Backend, memory: TranslationMemory, segmenter: Segmenter):
+        self.backend = backend
+        self.memory = memory
+        self.segmenter = segmenter
+
+    def fill(self, wanted: dict[bytes, str], stats: Stats) -> dict[bytes, str]:
+        """Translations for every key in `wanted` (key → source body): memory hits, templates, then the backend."""
+        found = self.memory.lookup(wanted)
+        stats.memory_hits += len(found)
+        templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted
+                     if k not in found and self.segmenter.is_template(k)]
+        if templates:
+            self.memory.put(templates, origin="template")
+            found.update((k, t) for k, _, t in templates)
+        missing = [(k, text) for k, text in wanted.items() if k not in found]
+        if not missing:
+            return found
+        # Similar lengths batch better on every engine (less padding for NLLB); the order never reaches the output.
+        missing.sort(key=lambda kt: len(kt[1]))
+        texts = [text for _, text in missing]
+        for batch in iter_batches(texts, self.backend.max_batch_texts, self.backend.max_batch_chars):
+            sources = [texts[i] for i in batch]
+            outputs = self.backend.translate(sources)
+            if len(outputs) != len(sources):
+                raise BackendError(
+                    f"backend {self.backend.name} returned {len(outputs)} translations for {len(sources)} texts"
+                )
+            rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs)]
+            self.memory.put(rows, origin=self.backend.fingerprint())
+            stats.segments_sent += len(rows)
+            stats.characters_sent += sum(map(len, sources))
+            found.update((k, out) for k, _, out in rows)
+        return found
+
+
+class Assembler:
+    """The assemble stage for one record: restore spans, reinsert the shell, check, decide."""
+
+    def __init__(self, protector: Protector, checker: QualityChecker):
+        self.protector = protector
+        self.checker = checker
+
+    def assemble(self, prepared: PreparedRecord, found: dict[bytes, str]) -> tuple[dict[str, Any], list[Reason]]:
+        values: list[str] = []
+        reasons: list[Reason] = []
+        for f in prepared.fields:
+            name = field_name(f.path)
+            if f.key is None:
+                values.append(f.value)
+                continue
+            try:
+                restored = self.protector.restore(f.protected, found[f.key])
+            except SpanLost as lost:
+                reasons.append(Reason("span_lost", name, lost.detail))
+                values.append(found[f.key])
+                continue
+            reasons.extend(self.checker.check_turn(f.value, restored, f.role, name))
+            values.append(restored)
+        return with_values(prepared.item.record, values), reasons
+
+
+def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[str, Path]:
+    stem = f"{target_lang}_{src.stem}"
+    ext = ".json" if fmt == "json" else ".jsonl"
+    return {
+        "output": out_dir / f"{stem}{ext}",
+        "rejected": out_dir / f"{stem}.rejected.jsonl",
+        "manifest": out_dir / f"{stem}.manifest.json",
+    }
+
+
+def _windows(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
+    window: list[SourceItem] = []
+    for item in items:
+        window.append(item)
+        if len(window) >= size:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def _rejection(src: Path, prepared: PreparedRecord, reasons: list[dict[str, str]],
+               candidate: dict[str, Any] | None, policy: str | None = None) -> dict[str, Any]:
+    item = prepared.item
+    entry: dict[str, Any] = {"file": str(src), "index": item.index}
+    if item.line is not None:
+        entry["line"] = item.line
+    entry["id"] = record_id(item.record)
+    entry["reasons"] = reasons
+    if policy:
+        entry["policy"] = policy
+    entry["source"] = item.record
+    entry["candidate"] = candidate
+    return entry
+
+
+class Pipeline:
+    """Runs files through plan → translate → assemble with one backend, one memory and one set of options."""
+
+    def __init__(self, backend: Backend, memory: TranslationMemory, options: RunOptions,
+                 protector: Protector | None = None, templates: dict[str, str] | None = None,
+                 checker: QualityChecker | None = None):
+        self.backend = backend
+        self.memory = memory
+        self.options = options
+        self.protector = protector or Protector(style=backend.placeholder)
+        self.segmenter = Segmenter(self.protector, options.source_lang, options.target_lang,
+                                   backend.fingerprint(), templates)
+        self.translator = SegmentTranslator(backend, memory, self.segmenter)
+        self.assembler = Assembler(self.protector, checker or QualityChecker(options.target_lang, options.qc))
+
+    def run_file(self, src: str | Path, out_dir: str | Path | None = None,
+                 progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None) -> Stats:
+        src = Path(src)
+        reader = RecordReader(src)
+        out_dir = Path(out_dir) if out_dir is not None else src.parent
+        paths = output_paths(src, out_dir, self.options.target_lang, reader.format)
+        for p in paths.values():
+            remove_stale_temporaries(out_dir, p.name)
+        started = time.time()
+        stats = Stats()
+        seen = KeySet()
+        writer_cls = JsonArrayWriter if reader.format == "json" else JsonLinesWriter
+        try:
+            with writer_cls(paths["output"]) as out, JsonLinesWriter(paths["rejected"]) as rejected:
+                for window in _windows(reader, self.options.window):
+                    self._run_window(src, window, stats, seen, out, rejected)
+                    if progress:
+                        progress(reader.bytes_read, stats)
+        finally:
+            seen.close()
+        stats.segments_unique = seen.count
+        finished = time.time()
+        manifest = {
+            "tool": {"name": "llava-translate", "version": __version__},
+            "source": {"path": str(src), "format": reader.format, "bytes": reader.size},
+            "outputs": {name: str(p) for name, p in paths.items()},
+            "languages": {"source": self.options.source_lang, "target": self.options.target_lang},
+            "backend": {"name": self.backend.name, "fingerprint": self.backend.fingerprint(),
+                        "usage": self.backend.usage()},
+            "memory": str(self.memory.path),
+            "options": {"window": self.options.window, "on_reject": self.options.on_reject, "qc": self.options.qc},
+            "counts": stats.as_dict(),
+            "timing": {"started": started, "finished": finished, "seconds": round(finished - started, 3)},
+        }
+        if manifest_extra:
+            manifest.update(manifest_extra)
+        write_json(paths["manifest"], manifest)
+        return stats
+
+    def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected) -> None:
+        prepared = [self.segmenter.prepare(item) for item in window]
+        wanted: dict[bytes, str] = {}
+        for rec in prepared:
+            for f in rec.fields:
+                stats.segments_total += 1
+                if f.key is None:
+                    stats.segments_empty += 1
+                else:
+                    wanted.setdefault(f.key, f.protected.body)
+        seen.add_many(wanted)
+        stats.segments_templates += sum(
+            1 for rec in prepared for f in rec.fields if f.key is not None and self.segmenter.is_template(f.key)
+        ) if self.segmenter.templates else 0
+        found = self.translator.fill(wanted, stats) if wanted else {}
+        policy = self.options.on_reject
+        for rec in prepared:
+            stats.records_in += 1
+            if rec.problems:
+                stats.records_invalid += 1
+                stats.records_rejected += 1
+                stats.reasons.update(p.code for p in rec.problems)
+                details = [dict(p.as_dict(), detail=f"{src}: record {rec.item.index}"
+                                f" (id {record_id(rec.item.record)!r}), field {p.field or '<record>'}: {p.detail}")
+                           for p in rec.problems]
+                rejected.write(_rejection(src, rec, details, None))
+                continue
+            record, reasons = self.assembler.assemble(rec, found)
+            if not reasons:
+                stats.records_kept += 1
+                out.write(record)
+                continue
+            stats.reasons.update(r.code for r in reasons)
+            reason_dicts = [r.as_dict() for r in reasons]
+            if policy == "drop":
+                stats.records_rejected += 1
+                rejected.write(_rejection(src, rec, reason_dicts, record))
+            else:
+                # Kept despite reasons; still listed, marked with the policy, so nothing is hidden.
+                stats.records_kept += 1
+                out.write(rec.item.record if policy == "keep-source" else record)
+                rejected.write(_rejection(src, rec, reason_dicts, record, policy))
