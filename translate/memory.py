@@ -117,5 +117,15 @@ class KeySet:
         self.count += new
         return new
 
+    def contains(self, keys: Iterable[bytes]) -> set[bytes]:
+        """Those of `keys` already in the set."""
+        keys = list(keys)
+        present: set[bytes] = set()
+        for i in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[i: i + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            present.update(k for (k,) in self._db.execute(f"SELECT key FROM k WHERE key IN ({marks})", chunk))
+        return present
+
     def close(self) -> None:
         self._db.close()
