@@ -1,0 +1,56 @@
+"""formats/records.py: validation reasons name the field; translatable fields and rebuilding keep every key."""
+
+from __future__ import annotations
+
+import pytest
+
+from translate.formats.records import translatable_fields, validate, with_values
+
+
+def _codes(record):
+    return [(p.code, p.field) for p in validate(record)]
+
+
+def test_valid_records():
+    assert validate({"id": "1", "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nhi"},
+                                                                    {"from": "gpt", "value": "x"}]}) == []
+    assert validate({"id": "t", "conversations": [{"from": "human", "value": "text only"}]}) == []
+    assert validate({"question_id": 3, "image": "a.jpg", "text": "What?", "category": "conv"}) == []
+
+
+@pytest.mark.parametrize(
+    "record, expected",
+    [
+        ([], [("not_an_object", "")]),
+        ({"id": "1"}, [("missing_field", "conversations")]),
+        ({"id": "1", "conversations": "hi"}, [("bad_conversations", "conversations")]),
+        ({"id": "1", "conversations": []}, [("bad_conversations", "conversations")]),
+        ({"id": "1", "conversations": ["hi"]}, [("bad_turn", "conversations[0]")]),
+        ({"id": "1", "conversations": [{"value": "x"}]}, [("missing_field", "conversations[0].from")]),
+        ({"id": "1", "conversations": [{"from": "human"}]}, [("missing_field", "conversations[0].value")]),
+        ({"id": "1", "conversations": [{"from": "human", "value": 3}]}, [("bad_value", "conversations[0].value")]),
+        ({"id": "1", "conversations": [{"from": "user", "value": "x"}]}, [("bad_role", "conversations[0].from")]),
+        ({"id": "1", "conversations": [{"from": "human", "value": "a\x00b"}]}, [("nul_character", "conversations[0].value")]),
+        ({"id": "1", "conversations": [{"from": "human", "value": "a\ud800"}]}, [("lone_surrogate", "conversations[0].value")]),
+        ({"id": "1", "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "<image>\na"}]},
+         [("image_in_gpt_turn", "conversations[1].value")]),
+        ({"id": "1", "conversations": [{"from": "human", "value": "<image>\n<image>\nq"}]},
+         [("multiple_image_tokens", "conversations")]),
+        ({"id": ["x"], "conversations": [{"from": "human", "value": "q"}]}, [("bad_id", "id")]),
+    ],
+)
+def test_problems_name_the_field(record, expected):
+    assert _codes(record) == expected
+
+
+def test_rebuilding_keeps_unknown_keys_and_order():
+    rec = {"zeta": 1, "id": "9", "conversations": [{"from": "human", "value": "a", "extra": True},
+                                                   {"from": "gpt", "value": "b"}], "alpha": {"k": [1]}}
+    fields = translatable_fields(rec)
+    assert [(f[1], f[2]) for f in fields] == [("human", "a"), ("gpt", "b")]
+    out = with_values(rec, ["A", "B"])
+    assert list(out) == list(rec)
+    assert out["conversations"][0] == {"from": "human", "value": "A", "extra": True}
+    assert rec["conversations"][0]["value"] == "a"  # the source is not mutated
+    bench = {"question_id": 1, "text": "t", "category": "c"}
+    assert with_values(bench, ["T"]) == {"question_id": 1, "text": "T", "category": "c"}

@@ -1,0 +1,63 @@
+"""formats/writers.py: atomic, deterministic outputs that json.load reads back."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from translate.errors import OutputError
+from translate.formats.writers import AtomicFile, JsonArrayWriter, JsonLinesWriter, remove_stale_temporaries
+
+
+def test_json_array_round_trip_and_determinism(tmp_path):
+    recs = [{"id": "1", "v": "한국어 <image>"}, {"id": "2", "nested": {"a": [1, 2.5, None]}}]
+    for name in ("a.json", "b.json"):
+        with JsonArrayWriter(tmp_path / name) as w:
+            for r in recs:
+                w.write(r)
+    assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8")) == recs
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert "한국어".encode() in (tmp_path / "a.json").read_bytes()  # ensure_ascii=False
+
+
+def test_empty_array(tmp_path):
+    with JsonArrayWriter(tmp_path / "e.json"):
+        pass
+    assert json.loads((tmp_path / "e.json").read_text()) == []
+
+
+def test_nothing_appears_until_the_writer_closes(tmp_path):
+    target = tmp_path / "out.json"
+    with JsonArrayWriter(target) as w:
+        w.write({"id": 1})
+        assert not target.exists()
+        assert len(list(tmp_path.glob(".out.json.*.tmp"))) == 1
+    assert target.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_an_exception_leaves_no_output_and_no_temporary(tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    with pytest.raises(RuntimeError):
+        with JsonLinesWriter(target) as w:
+            w.write({"id": 1})
+            raise RuntimeError("boom")
+    assert target.read_text() == "old\n"  # the previous file is untouched
+    assert os.listdir(tmp_path) == ["out.jsonl"]
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="cannot write"):
+        with AtomicFile(blocker / "sub" / "out.json"):
+            pass
+
+
+def test_stale_temporaries_are_removed(tmp_path):
+    (tmp_path / ".ko_a.json.abc.tmp").write_text("partial")
+    (tmp_path / ".ko_b.json.abc.tmp").write_text("other output")
+    remove_stale_temporaries(tmp_path, "ko_a.json")
+    assert sorted(os.listdir(tmp_path)) == [".ko_b.json.abc.tmp"]
