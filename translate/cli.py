@@ -180,7 +180,7 @@ def print_totals(stats) -> None:
 
 
 # Other commands live in their own modules and register themselves on `app` when imported.
-_COMMAND_MODULES: list[str] = []
+_COMMAND_MODULES: list[str] = ["translate.cli_prompts"]
 
 
 def _register_commands() -> None:

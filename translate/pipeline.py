@@ -7,6 +7,7 @@ does not grow with the file, and the memory, committed per backend batch, is the
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -42,6 +43,7 @@ class Stats:
     records_kept: int = 0
     records_rejected: int = 0
     records_invalid: int = 0
+    duplicate_ids: int = 0  # records whose id appeared earlier in the file; both are kept (LLaVA's files have some)
     segments_total: int = 0
     segments_empty: int = 0
     segments_unique: int = 0
@@ -126,8 +128,8 @@ class Segmenter:
         return self.templates[self._template_keys[key]]
 
     def prepare(self, item: SourceItem) -> PreparedRecord:
-        if item.record is None:
-            return PreparedRecord(item, [Problem("invalid_json", "", item.error or "unparseable")], [])
+        if item.error is not None:  # unparseable; a JSON null record is parsed, and rejected as not an object
+            return PreparedRecord(item, [Problem("invalid_json", "", item.error)], [])
         problems = validate(item.record)
         if problems:
             return PreparedRecord(item, problems, [])
@@ -213,6 +215,17 @@ def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[s
     }
 
 
+def _count_duplicate_ids(ids: KeySet, window: list[SourceItem]) -> int:
+    """How many records of `window` carry an id already seen in this file (kept in SQLite: flat memory)."""
+    keys = []
+    for item in window:
+        rid = record_id(item.record)
+        if isinstance(rid, (str, int)):
+            keys.append(hashlib.blake2b(f"{type(rid).__name__}:{rid}".encode("utf-8", "surrogatepass"),
+                                        digest_size=16).digest())
+    return len(keys) - ids.add_many(keys) if keys else 0
+
+
 def _windows(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
     window: list[SourceItem] = []
     for item in items:
@@ -265,15 +278,18 @@ class Pipeline:
         started = time.time()
         stats = Stats()
         seen = KeySet()
+        ids = KeySet()
         writer_cls = JsonArrayWriter if reader.format == "json" else JsonLinesWriter
         try:
             with writer_cls(paths["output"]) as out, JsonLinesWriter(paths["rejected"]) as rejected:
                 for window in _windows(reader, self.options.window):
+                    stats.duplicate_ids += _count_duplicate_ids(ids, window)
                     self._run_window(src, window, stats, seen, out, rejected)
                     if progress:
                         progress(reader.bytes_read, stats)
         finally:
             seen.close()
+            ids.close()
         stats.segments_unique = seen.count
         finished = time.time()
         manifest = {

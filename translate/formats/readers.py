@@ -123,9 +123,12 @@ class RecordReader:
                     except json.JSONDecodeError as exc:
                         if not more(grow):
                             raise InputFileError(
-                                path, f"invalid JSON in record {index}: {exc.msg}", offset(exc.pos)
+                                path, f"invalid JSON in record {index}: {_reason(exc)}", offset(exc.pos)
                             ) from None
                         grow *= 2
+                    except RecursionError:
+                        raise InputFileError(
+                            path, f"record {index} is nested too deeply to parse", offset(pos)) from None
                 yield SourceItem(index, record)
                 index += 1
                 pos = end
@@ -165,11 +168,25 @@ class RecordReader:
                 try:
                     record = json.loads(text)
                 except json.JSONDecodeError as exc:
-                    yield SourceItem(index, None, lineno, f"line {lineno} (byte {start}): invalid JSON: {exc.msg}")
+                    yield SourceItem(index, None, lineno,
+                                     f"line {lineno} (byte {start}): invalid JSON: {_reason(exc)}")
+                    index += 1
+                    continue
+                except RecursionError:
+                    yield SourceItem(index, None, lineno, f"line {lineno} (byte {start}): nested too deeply to parse")
                     index += 1
                     continue
                 yield SourceItem(index, record, lineno)
                 index += 1
+
+
+def _reason(exc: json.JSONDecodeError) -> str:
+    """The decoder's message without its dangling "at" / "starting at" (the byte offset is given separately)."""
+    msg = exc.msg
+    for tail in (" starting at", " at"):
+        if msg.endswith(tail):
+            return msg[: -len(tail)]
+    return msg
 
 
 def detect_format(path: Path) -> str:
@@ -189,6 +206,12 @@ def detect_format(path: Path) -> str:
     if stripped[:1] == b"[":
         return "json"
     if stripped[:1] == b"{":
+        # A pretty-printed object ("{" alone on its first line) is one document, not JSONL: say so rather than
+        # quarantine each of its lines as a broken record.
+        if stripped.split(b"\n", 1)[0].strip() == b"{":
+            raise InputFileError(
+                str(path), "the top level is a JSON object spread over lines; expected a JSON array of records "
+                "or JSONL (one record per line)", len(head) - len(stripped))
         return "jsonl"
     raise InputFileError(
         str(path), f"expected a JSON array or JSONL records, found {stripped[:1]!r}", len(head) - len(stripped)

@@ -14,6 +14,9 @@ from typing import Any
 from translate.protect import IMAGE_TOKEN
 
 ROLES = ("human", "gpt")
+# The longest value accepted. LLaVA values are at most a few thousand characters; anything near this is a broken
+# record (a file pasted into a field), and sending it would cost real money on a paid engine and overflow a request.
+MAX_VALUE_CHARS = 100_000
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 # A field path: ("conversations", turn index, "value") or ("text",).
@@ -115,6 +118,9 @@ def validate(record: Any) -> list[Problem]:
 
 
 def _text_problems(value: str, where: str) -> list[Problem]:
+    if len(value) > MAX_VALUE_CHARS:
+        return [Problem("value_too_long", where,
+                        f"value has {len(value):,} characters; the limit is {MAX_VALUE_CHARS:,}")]
     if value.isascii():
         if "\x00" in value:
             return [Problem("nul_character", where, "value contains a NUL character")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, IO
@@ -14,9 +15,21 @@ from typing import Any, IO
 from translate.errors import OutputError
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def dumps(record: Any) -> str:
     """One record as compact UTF-8 JSON. The same record always gives the same bytes."""
-    return json.dumps(record, ensure_ascii=False, separators=(", ", ": "))
+    return escape_surrogates(json.dumps(record, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def escape_surrogates(text: str) -> str:
+    """JSON text with any lone surrogate (from a ``"\\ud800"`` escape in the input, or an undecodable file name)
+    written back as its ``\\uXXXX`` escape: such a character cannot be encoded as UTF-8, and in JSON text it can only
+    stand inside a string, where the escape means the same thing."""
+    if text.isascii():
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 class AtomicFile:
@@ -104,7 +117,7 @@ class JsonLinesWriter:
 def write_json(path: str | Path, data: Any) -> None:
     """A small JSON document (manifest, report), written atomically and pretty-printed."""
     with AtomicFile(path) as fh:
-        fh.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+        fh.write(escape_surrogates(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)) + "\n")
 
 
 def remove_stale_temporaries(folder: Path, name: str) -> None:
