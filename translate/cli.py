@@ -195,7 +195,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, prog_name="python -m translate")
     except TranslateError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        # One line, never wrapped: messages name files and byte offsets that people grep for. markup=False: a
+        # message quoting input text (e.g. "[/x]") must print as is, not be read as rich markup.
+        console.print("[red]error:[/] ", end="", highlight=False)
+        console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted.[/] Everything translated so far is in the memory; rerun to resume.")
