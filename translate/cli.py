@@ -83,15 +83,17 @@ def make_progress(quiet: bool) -> Progress:
     )
 
 
-def build_pipeline(cfg: RunConfig):
-    """The backend, memory and pipeline for a config. The caller closes backend and memory."""
+def build_pipeline(cfg: RunConfig, backend=None):
+    """The backend, memory and pipeline for a config. The caller closes backend and memory. `backend`: one already
+    built (the cluster assemble passes a stand-in that sends nothing)."""
     from translate.backends.base import create_backend
     from translate.memory import TranslationMemory
     from translate.pipeline import Pipeline, RunOptions
 
     options = RunOptions(source_lang=cfg.source, target_lang=cfg.target, window=cfg.window,
                          on_reject=cfg.on_reject, qc=cfg.qc)
-    backend = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
+    if backend is None:
+        backend = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
     memory = TranslationMemory(cfg.memory_path())
     protector, templates = load_protection(cfg, backend)
     return backend, memory, Pipeline(backend, memory, options, protector=protector, templates=templates)
@@ -119,6 +121,8 @@ def run(
     window: Optional[int] = typer.Option(None, "--window", help="Records per window (bounds memory). Default 1024."),
     on_reject: Optional[str] = typer.Option(None, "--on-reject", help="drop (default) | keep-source | keep."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    engine: str = typer.Option("local", "--engine", help="local | ray (the translate stage on Ray Data actors)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Ray: actors (default: one per GPU)."),
 ) -> None:
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
@@ -126,6 +130,12 @@ def run(
     flags.update(window=window, on_reject=on_reject)
     cfg = load_config(config, flags)
     sources = cfg.sources()
+    if engine != "local":
+        from translate.cli_cluster import run_with_ray
+        from translate.executors import check_engine
+
+        check_engine(engine)
+        return run_with_ray(cfg, quiet, concurrency)
     backend_obj, memory_obj, pipeline = build_pipeline(cfg)
     totals = None
     try:
@@ -180,7 +190,7 @@ def print_totals(stats) -> None:
 
 
 # Other commands live in their own modules and register themselves on `app` when imported.
-_COMMAND_MODULES: list[str] = ["translate.cli_prompts"]
+_COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_prompts"]
 
 
 def _register_commands() -> None:
