@@ -10,7 +10,7 @@ import pytest
 from conftest import load_json, read_jsonl
 
 from translate.backends.base import Backend
-from translate.backends.pseudo import PseudoBackend
+from translate.backends.pseudo import PseudoBackend, pseudo_localise
 from translate.memory import TranslationMemory
 from translate.pipeline import Pipeline, RunOptions, plan
 from translate.protect import IMAGE_TOKEN, Protector, image_layout
@@ -113,7 +113,7 @@ class _DroppingBackend(Backend):
     name = "dropping"
 
     def translate(self, texts):
-        return [re.sub(r"⟦\d+⟧", "", t) for t in texts]
+        return [pseudo_localise(re.sub(r"⟦\d+⟧", "", t)) for t in texts]
 
 
 def test_lost_span_rejects_the_record_never_patches(tmp_path):

@@ -19,8 +19,9 @@ _TABLE.update({ord(c.upper()): s for c, s in zip("abcdefghijklmnopqrstuvwxyz", _
 
 class PseudoBackend(Backend):
     name = "pseudo"
-    max_batch_texts = 64
-    max_batch_chars = 20_000
+    # Large batches: a batch is one memory commit, and pseudo translation itself costs next to nothing.
+    max_batch_texts = 256
+    max_batch_chars = 100_000
 
     def __init__(
         self,
@@ -28,7 +29,7 @@ class PseudoBackend(Backend):
         target_lang: str,
         delay: float = 0.0,
         journal: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = 256,
         fail_after_batches: int | None = None,
     ):
         """`delay`: seconds to sleep per batch (to stand in for a slow engine). `journal`: a file that gets one line
