@@ -48,8 +48,11 @@ ModelOpt = typer.Option(None, "--model", help="Model: a local folder or a hub id
 DeviceOpt = typer.Option(None, "--device", help="auto | cpu | cuda (nllb).")
 
 
-def common_flags(src, out, target, source_lang, backend, memory, opt, model=None, device=None) -> dict[str, Any]:
+def common_flags(src, out, target, source_lang, backend, memory, opt, model=None, device=None,
+                 deepl_server_url=None) -> dict[str, Any]:
     backend_options = parse_pairs(opt)
+    if deepl_server_url is not None:
+        backend_options["server_url"] = deepl_server_url
     if model is not None:
         backend_options["model"] = model
     if device is not None:
@@ -123,10 +126,13 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     engine: str = typer.Option("local", "--engine", help="local | ray (the translate stage on Ray Data actors)."),
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Ray: actors (default: one per GPU)."),
+    deepl_server_url: Optional[str] = typer.Option(
+        None, "--deepl-server-url", help="deepl: a proxy or DeepL-compatible server (same as --opt server_url=URL)."),
 ) -> None:
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
-    flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device)
+    flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device,
+                         deepl_server_url=deepl_server_url)
     flags.update(window=window, on_reject=on_reject)
     cfg = load_config(config, flags)
     sources = cfg.sources()
@@ -190,7 +196,7 @@ def print_totals(stats) -> None:
 
 
 # Other commands live in their own modules and register themselves on `app` when imported.
-_COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_prompts"]
+_COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_estimate", "translate.cli_prompts"]
 
 
 def _register_commands() -> None:

@@ -171,7 +171,9 @@ class SegmentTranslator:
                 raise BackendError(
                     f"backend {self.backend.name} returned {len(outputs)} translations for {len(sources)} texts"
                 )
-            rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs)]
+            # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
+            # it, and its records are rejected with reason "backend_failed".
+            rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs) if out is not None]
             self.memory.put(rows, origin=self.backend.fingerprint())
             stats.segments_sent += len(rows)
             stats.characters_sent += sum(map(len, sources))
@@ -192,6 +194,11 @@ class Assembler:
         for f in prepared.fields:
             name = field_name(f.path)
             if f.key is None:
+                values.append(f.value)
+                continue
+            if f.key not in found:
+                reasons.append(Reason("backend_failed", name, "the backend gave no usable translation for this "
+                                      "segment; nothing was stored, so a rerun tries it again"))
                 values.append(f.value)
                 continue
             try:
