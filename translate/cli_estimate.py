@@ -69,8 +69,9 @@ def estimate_command(
     from translate.pipeline import Segmenter
 
     backend_obj = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
-    # A paid service is not contacted for an estimate: DeepL then only fingerprints its glossary, without uploading.
-    backend_obj.offline = not measure
+    # A paid service is not contacted for an estimate: DeepL then only fingerprints its glossary, without uploading
+    # (and --measure is refused for it).
+    backend_obj.offline = True
     memory_obj, label = open_memory(cfg.memory_path())
     try:
         protector, templates = load_protection(cfg, backend_obj)

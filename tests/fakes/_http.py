@@ -93,6 +93,7 @@ class FakeHTTPServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once, no delayed-ACK stalls
 
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
