@@ -444,3 +444,17 @@ def test_transformers_m2m100_converts_and_matches_generate(tmp_path, monkeypatch
                                         max_decoding_length=9, min_decoding_length=9)[0].hypotheses[0]
     assert hf_tokens[0] == "</s>" and hf_tokens[1:] == ct2  # decoder start token, then the same tokens
     assert b.translate([text])[0] == b.detokenize([b.strip_prefix(ct2)])[0]
+
+
+def test_nllb_flags_of_run_reach_the_backend(tmp_path, tiny_model):
+    src = write_records(tmp_path / "in.json", [{"id": "1", "conversations": [{"from": "gpt", "value": "Hello."}]}])
+    env = {"LLAVA_TRANSLATE_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    common = ["run", "--src", str(src), "--out", str(tmp_path / "out"), "--backend", "nllb", "--model",
+              str(tiny_model), "--device", "cpu", "--on-reject", "keep", "--quiet"]
+    res = _cli([*common, "--device-index", "0,1"], env)
+    assert res.returncode == 2 and "several GPUs" in " ".join(res.stderr.split())
+    res = _cli([*common, "--beam-size", "3", "--compute-type", "float32"], env)
+    assert res.returncode == 0, res.stderr
+    manifest = json.loads((tmp_path / "out" / "ko_in.manifest.json").read_text(encoding="utf-8"))
+    assert "/float32/beam3/" in manifest["backend"]["fingerprint"]
+    assert manifest["backend"]["usage"]["compute_type"] == "float32"

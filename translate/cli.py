@@ -46,11 +46,18 @@ ConfigOpt = typer.Option(None, "--config", help="TOML file with the same options
 OptOpt = typer.Option(None, "--opt", help="Backend option KEY=VALUE (e.g. beam_size=4). Repeatable.")
 ModelOpt = typer.Option(None, "--model", help="Model: a local folder or a hub id (nllb).")
 DeviceOpt = typer.Option(None, "--device", help="auto | cpu | cuda (nllb).")
+DeviceIndexOpt = typer.Option(None, "--device-index", help="GPUs to use, e.g. 0,1 (nllb; one model per GPU).")
+ComputeTypeOpt = typer.Option(None, "--compute-type", help="auto (int8_float16 on CUDA, int8 on CPU) or a "
+                              "CTranslate2 type (nllb).")
+BeamSizeOpt = typer.Option(None, "--beam-size", help="Beam size (nllb). Default 2.")
 
 
 def common_flags(src, out, target, source_lang, backend, memory, opt, model=None, device=None,
-                 deepl_server_url=None) -> dict[str, Any]:
+                 deepl_server_url=None, device_index=None, compute_type=None, beam_size=None) -> dict[str, Any]:
     backend_options = parse_pairs(opt)
+    for key, value in (("device_index", device_index), ("compute_type", compute_type), ("beam_size", beam_size)):
+        if value is not None:
+            backend_options[key] = value
     if deepl_server_url is not None:
         backend_options["server_url"] = deepl_server_url
     if model is not None:
@@ -122,6 +129,9 @@ def run(
     model: Optional[str] = ModelOpt,
     device: Optional[str] = DeviceOpt,
     window: Optional[int] = typer.Option(None, "--window", help="Records per window (bounds memory). Default 1024."),
+    device_index: Optional[str] = DeviceIndexOpt,
+    compute_type: Optional[str] = ComputeTypeOpt,
+    beam_size: Optional[int] = BeamSizeOpt,
     on_reject: Optional[str] = typer.Option(None, "--on-reject", help="drop (default) | keep-source | keep."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     engine: str = typer.Option("local", "--engine", help="local | ray (the translate stage on Ray Data actors)."),
@@ -132,7 +142,8 @@ def run(
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
     flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device,
-                         deepl_server_url=deepl_server_url)
+                         deepl_server_url=deepl_server_url, device_index=device_index, compute_type=compute_type,
+                         beam_size=beam_size)
     flags.update(window=window, on_reject=on_reject)
     cfg = load_config(config, flags)
     sources = cfg.sources()
