@@ -8,6 +8,7 @@ does not grow with the file, and the memory, committed per backend batch, is the
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,8 @@ from translate.protect import Protected, Protector, SpanLost
 from translate.qc import QualityChecker, Reason
 
 ON_REJECT = ("drop", "keep-source", "keep")
+# A word an engine could translate: two letters in a row, or one letter outside ASCII (a CJK character).
+_WORD = re.compile(r"[^\W\d_]{2}|[^\W\d_A-Za-z]")
 
 
 @dataclass
@@ -121,6 +124,18 @@ class Segmenter:
             return segment_key(body, self.source_lang, self.target_lang, "template")
         return segment_key(body, self.source_lang, self.target_lang, self.fingerprint)
 
+    def key_for_protected(self, protected: Protected) -> bytes | None:
+        """The memory key of a protected value, or None when there is nothing for an engine: an empty body, or one
+        without a word outside its protected spans (a box answer "[0.53, 0.2, 0.91, 0.98]", a count "22", an option
+        letter "D"), which stays byte for byte as it is instead of being sent, paid for, and judged "untranslated"."""
+        if not protected.needs_translation:
+            return None
+        if all(span.restore == span.source for span in protected.spans) and not _WORD.search(
+            self.protector.style.pattern.sub("", protected.body)
+        ):
+            return None
+        return self.key_for(protected.body)
+
     def is_template(self, key: bytes) -> bool:
         return key in self._template_keys
 
@@ -136,8 +151,7 @@ class Segmenter:
         fields = []
         for fpath, role, value in translatable_fields(item.record):
             protected = self.protector.protect(value)
-            key = self.key_for(protected.body) if protected.needs_translation else None
-            fields.append(PreparedField(fpath, role, value, protected, key))
+            fields.append(PreparedField(fpath, role, value, protected, self.key_for_protected(protected)))
         return PreparedRecord(item, [], fields)
 
 

@@ -156,7 +156,7 @@ class PromptTranslator:
         for f in folder.files:
             for piece in f.units():
                 protected = self.protector.protect(piece.text)
-                key = self.segmenter.key_for(protected.body) if protected.needs_translation else None
+                key = self.segmenter.key_for_protected(protected)
                 units.append(_Unit(f, piece.unit or "", piece.line, piece.text, protected, key))
                 stats.segments_total += 1
                 if key is None:
