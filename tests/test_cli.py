@@ -23,8 +23,8 @@ def test_run_writes_the_three_outputs(tmp_path, blip_excerpt):
     res = run_cli("run", "--src", blip_excerpt, "--backend", "pseudo", "--out", tmp_path)
     assert res.returncode == 0, res.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["ko_blip_excerpt.json", "ko_blip_excerpt.manifest.json", "ko_blip_excerpt.rejected.jsonl",
-                     "translation_memory.sqlite"]
+    assert names == ["ko_blip_excerpt.json", "ko_blip_excerpt.manifest.json", "ko_blip_excerpt.qc.jsonl",
+                     "ko_blip_excerpt.rejected.jsonl", "translation_memory.sqlite"]
     assert len(load_json(tmp_path / "ko_blip_excerpt.json")) == 120
 
 

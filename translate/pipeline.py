@@ -31,7 +31,7 @@ from translate.formats.records import (
 from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, remove_stale_temporaries, write_json
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
-from translate.qc import QualityChecker, Reason
+from translate.qc import HARD_REASONS, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
 
 ON_REJECT = ("drop", "keep-source", "keep")
 # A word an engine could translate: two letters in a row, or one letter outside ASCII (a CJK character).
@@ -205,6 +205,8 @@ class Assembler:
     def assemble(self, prepared: PreparedRecord, found: dict[bytes, str]) -> tuple[dict[str, Any], list[Reason]]:
         values: list[str] = []
         reasons: list[Reason] = []
+        # (role, field, check) per translated field of this record: what the pipeline writes to the QC log.
+        self.turns: list[tuple[str, str, TurnCheck]] = []
         for f in prepared.fields:
             name = field_name(f.path)
             if f.key is None:
@@ -213,15 +215,19 @@ class Assembler:
             if f.key not in found:
                 reasons.append(Reason("backend_failed", name, "the backend gave no usable translation for this "
                                       "segment; nothing was stored, so a rerun tries it again"))
+                self.turns.append((f.role, name, TurnCheck(reasons[-1:], len(f.value))))
                 values.append(f.value)
                 continue
             try:
                 restored = self.protector.restore(f.protected, found[f.key])
             except SpanLost as lost:
                 reasons.append(Reason("span_lost", name, lost.detail))
+                self.turns.append((f.role, name, TurnCheck(reasons[-1:], len(f.value), len(found[f.key]))))
                 values.append(found[f.key])
                 continue
-            reasons.extend(self.checker.check_turn(f.value, restored, f.role, name))
+            check = self.checker.inspect(f.value, restored, f.role, name)  # check_turn's reasons, with measurements
+            reasons.extend(check.reasons)
+            self.turns.append((f.role, name, check))
             values.append(restored)
         return with_values(prepared.item.record, values), reasons
 
@@ -233,6 +239,7 @@ def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[s
         "output": out_dir / f"{stem}{ext}",
         "rejected": out_dir / f"{stem}.rejected.jsonl",
         "manifest": out_dir / f"{stem}.manifest.json",
+        "qc_log": out_dir / f"{stem}.qc.jsonl",  # one row per checked turn, for `translate report`
     }
 
 
@@ -302,10 +309,11 @@ class Pipeline:
         ids = KeySet()
         writer_cls = JsonArrayWriter if reader.format == "json" else JsonLinesWriter
         try:
-            with writer_cls(paths["output"]) as out, JsonLinesWriter(paths["rejected"]) as rejected:
+            with writer_cls(paths["output"]) as out, JsonLinesWriter(paths["rejected"]) as rejected, \
+                    JsonLinesWriter(paths["qc_log"]) as qc_log:
                 for window in _windows(reader, self.options.window):
                     stats.duplicate_ids += _count_duplicate_ids(ids, window)
-                    self._run_window(src, window, stats, seen, out, rejected)
+                    self._run_window(src, window, stats, seen, out, rejected, qc_log)
                     if progress:
                         progress(reader.bytes_read, stats)
         finally:
@@ -330,7 +338,8 @@ class Pipeline:
         write_json(paths["manifest"], manifest)
         return stats
 
-    def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected) -> None:
+    def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected,
+                    qc_log=None) -> None:
         prepared = [self.segmenter.prepare(item) for item in window]
         wanted: dict[bytes, str] = {}
         for rec in prepared:
@@ -356,22 +365,30 @@ class Pipeline:
                                 f" (id {record_id(rec.item.record)!r}), field {p.field or '<record>'}: {p.detail}")
                            for p in rec.problems]
                 rejected.write(_rejection(src, rec, details, None))
+                write_qc_rows(qc_log, src, rec.item.index, record_id(rec.item.record),
+                              [(None, "", record_check([p.code for p in rec.problems]))], "rejected")
                 continue
             record, reasons = self.assembler.assemble(rec, found)
+            rid = record_id(rec.item.record)
             if not reasons:
                 stats.records_kept += 1
                 out.write(record)
+                write_qc_rows(qc_log, src, rec.item.index, rid, self.assembler.turns, "kept")
                 continue
             stats.reasons.update(r.code for r in reasons)
             reason_dicts = [r.as_dict() for r in reasons]
-            if policy == "drop":
+            # `keep` never writes a structurally broken candidate (lost <image> or span, no translation at all).
+            if policy == "drop" or (policy == "keep" and any(r.code in HARD_REASONS for r in reasons)):
                 stats.records_rejected += 1
                 rejected.write(_rejection(src, rec, reason_dicts, record))
+                verdict = "rejected"
             else:
                 # Kept despite reasons; still listed, marked with the policy, so nothing is hidden.
                 stats.records_kept += 1
                 out.write(rec.item.record if policy == "keep-source" else record)
                 rejected.write(_rejection(src, rec, reason_dicts, record, policy))
+                verdict = "kept-source" if policy == "keep-source" else "kept-flagged"
+            write_qc_rows(qc_log, src, rec.item.index, rid, self.assembler.turns, verdict)
 
 
 @dataclass
