@@ -64,11 +64,11 @@ def prompts(
     if not quiet:
         for folder in result.folders:
             console.print(f"[green]✓[/] {folder.source} → {folder.output}: {len(folder.written)} written, "
-                          f"{len(folder.rejected)} rejected", highlight=False)
+                          f"{len(folder.rejected)} rejected", highlight=False, soft_wrap=True)
         console.print(f"{stats.segments_total:,} lines, {stats.segments_sent:,} sent "
                       f"({stats.characters_sent:,} chars), {stats.memory_hits:,} from memory; "
-                      f"manifest {result.manifest}", highlight=False)
+                      f"manifest {result.manifest}", highlight=False, soft_wrap=True)
     if result.rejected:
         console.print(f"[red]{result.rejected} prompt file(s) rejected[/]; reasons in "
-                      f"{Path(cfg.out) / 'prompts.rejected.jsonl'}", highlight=False)
+                      f"{Path(cfg.out) / 'prompts.rejected.jsonl'}", highlight=False, soft_wrap=True)
         raise typer.Exit(1)
