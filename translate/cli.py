@@ -110,10 +110,11 @@ def build_pipeline(cfg: RunConfig, backend=None):
 
 
 def load_protection(cfg: RunConfig, backend):
-    """The protector (placeholders, do-not-translate spans, glossary terms) and curated templates for a run."""
-    from translate.protect import Protector
+    """The protector (placeholders, do-not-translate spans, glossary terms) and curated templates for a run, from the
+    glossary folder (`cfg.glossary`, else ./glossaries/<target>, else the one shipped with the tool)."""
+    from translate.glossary import protection_for_run
 
-    return Protector(style=backend.placeholder), {}
+    return protection_for_run(cfg.glossary, cfg.source, cfg.target, backend)
 
 
 @app.command()
@@ -138,13 +139,16 @@ def run(
     concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Ray: actors (default: one per GPU)."),
     deepl_server_url: Optional[str] = typer.Option(
         None, "--deepl-server-url", help="deepl: a proxy or DeepL-compatible server (same as --opt server_url=URL)."),
+    glossary: Optional[str] = typer.Option(
+        None, "--glossary", help="Glossary folder (terms/dnt/templates TSV); 'none' for none. Default: "
+        "./glossaries/<target>, else the one shipped with the tool."),
 ) -> None:
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
     flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device,
                          deepl_server_url=deepl_server_url, device_index=device_index, compute_type=compute_type,
                          beam_size=beam_size)
-    flags.update(window=window, on_reject=on_reject)
+    flags.update(window=window, on_reject=on_reject, glossary=glossary)
     cfg = load_config(config, flags)
     sources = cfg.sources()
     if engine != "local":
@@ -207,7 +211,8 @@ def print_totals(stats) -> None:
 
 
 # Other commands live in their own modules and register themselves on `app` when imported.
-_COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_estimate", "translate.cli_prompts"]
+_COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_estimate", "translate.cli_prompts",
+                               "translate.cli_glossary"]
 
 
 def _register_commands() -> None:

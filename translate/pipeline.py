@@ -164,11 +164,12 @@ class SegmentTranslator:
         self.segmenter = segmenter
 
     def fill(self, wanted: dict[bytes, str], stats: Stats) -> dict[bytes, str]:
-        """Translations for every key in `wanted` (key → source body): memory hits, templates, then the backend."""
-        found = self.memory.lookup(wanted)
+        """Translations for every key in `wanted` (key → source body): templates, memory hits, then the backend."""
+        # Curated templates come from the glossary itself, not the memory, so an edited template takes effect on the
+        # next run even though the memory keeps the first text stored under that key.
+        templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted if self.segmenter.is_template(k)]
+        found = self.memory.lookup(k for k in wanted if not self.segmenter.is_template(k))
         stats.memory_hits += len(found)
-        templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted
-                     if k not in found and self.segmenter.is_template(k)]
         if templates:
             self.memory.put(templates, origin="template")
             found.update((k, t) for k, _, t in templates)
