@@ -129,10 +129,10 @@ def run(
     opt: Optional[list[str]] = OptOpt,
     model: Optional[str] = ModelOpt,
     device: Optional[str] = DeviceOpt,
-    window: Optional[int] = typer.Option(None, "--window", help="Records per window (bounds memory). Default 1024."),
     device_index: Optional[str] = DeviceIndexOpt,
     compute_type: Optional[str] = ComputeTypeOpt,
     beam_size: Optional[int] = BeamSizeOpt,
+    window: Optional[int] = typer.Option(None, "--window", help="Records per window (bounds memory). Default 1024."),
     on_reject: Optional[str] = typer.Option(None, "--on-reject", help="drop (default) | keep-source | keep."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     engine: str = typer.Option("local", "--engine", help="local | ray (the translate stage on Ray Data actors)."),
@@ -212,7 +212,7 @@ def print_totals(stats) -> None:
 
 # Other commands live in their own modules and register themselves on `app` when imported.
 _COMMAND_MODULES: list[str] = ["translate.cli_cluster", "translate.cli_estimate", "translate.cli_prompts",
-                               "translate.cli_glossary"]
+                               "translate.cli_glossary", "translate.cli_check", "translate.cli_report"]
 
 
 def _register_commands() -> None:
