@@ -29,7 +29,6 @@ from translate.glossary import (
     protection_for_run,
 )
 from translate.memory import TranslationMemory
-from translate.pipeline import Pipeline, RunOptions
 from translate.protect import BRACKETS, XML_KEEP, SpanLost
 
 # LLaVA's detailed-description prompts (paper, Table 9; llava/eval code), verbatim.
@@ -376,3 +375,16 @@ def test_native_glossary_engine_gets_no_term_placeholders(tmp_path, monkeypatch)
 def test_templates_are_nfc(shipped):
     for t in shipped.templates:
         assert unicodedata.normalize("NFC", t.target) == t.target
+
+
+def test_coverage_aligns_records_sharing_an_id(tmp_path):
+    g = Glossary.load(make_glossary(tmp_path / "ko", terms=["fire hydrant\t소화전\tno", "kite\t연\tno"]))
+    first, second = conv("x", "hi", "a fire hydrant"), conv("x", "hi", "a kite")
+    second["image"] = "other.jpg"
+    src = write_records(tmp_path / "src.jsonl", [first, second])
+    kept = conv("x", "안녕", "연")
+    kept["image"] = "other.jpg"
+    out = write_records(tmp_path / "out.jsonl", [kept])  # the first record was rejected
+    cov = coverage(g, src, out)
+    assert (cov.term_pairs, cov.term_pairs_covered) == (1, 1)
+    assert {k: v.segments for k, v in cov.terms.items()} == {"fire hydrant": 0, "kite": 1}

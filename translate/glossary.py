@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import translate
 from translate.errors import ConfigError
-from translate.particles import final_sound, correct_particle, is_syllable, latin_sound
+from translate.particles import correct_particle, final_sound, is_syllable
 from translate.protect import BRACKETS, IMAGE_TOKEN, PlaceholderStyle, Protector, Span
 
 TERMS_FILE = "terms.tsv"
@@ -594,13 +594,20 @@ def _aligned(source: Path, output: Path) -> Iterator[tuple[Any, Any]]:
     from translate.formats.readers import RecordReader
     from translate.formats.records import record_id, validate
 
+    def shape(record: Any) -> tuple[Any, Any, int]:
+        # id, image and number of turns: enough to tell apart records that share an id (LLaVA's files have some)
+        turns = record.get("conversations") if isinstance(record, dict) else None
+        return record_id(record), record.get("image") if isinstance(record, dict) else None, \
+            len(turns) if isinstance(turns, list) else -1
+
     src_iter = iter(RecordReader(source))
     for out_item in RecordReader(output):
-        if out_item.record is None:
-            raise GlossaryError(f"{output}: record {out_item.index} is not valid JSON: {out_item.error}")
+        if out_item.record is None or validate(out_item.record):
+            raise GlossaryError(f"{output}: record {out_item.index} is not a valid record")
         want = record_id(out_item.record)
         for src_item in src_iter:
-            if src_item.record is not None and not validate(src_item.record) and record_id(src_item.record) == want:
+            if (src_item.record is not None and not validate(src_item.record)
+                    and shape(src_item.record) == shape(out_item.record)):
                 yield src_item.record, out_item.record
                 break
         else:
@@ -654,20 +661,6 @@ def coverage(g: Glossary, source: str | Path, output: str | Path, max_misses: in
             cov.segments_fully_covered += all_hit
     cov.records_source = sum(1 for _ in RecordReader(source))
     return cov
-
-
-def entries_as_rows(kind: str, entries: Iterable[Any]) -> list[dict[str, Any]]:
-    """Entries as plain dicts (for `glossary list --json`)."""
-    out = []
-    for e in entries:
-        d = {name: getattr(e, name) for name in e.__slots__ if name != "line"}
-        d["line"] = e.line
-        out.append(d)
-    return out
-
-
-def with_line(entry: Any, line: int) -> Any:
-    return replace(entry, line=line)
 
 
 # ---- editing the files -------------------------------------------------------------------------------------------
