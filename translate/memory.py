@@ -52,7 +52,7 @@ class TranslationMemory:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA busy_timeout=60000")
             self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:  # OSError: its folder cannot be made (a path under a file, ...)
             raise OutputError(f"cannot open the translation memory {self.path}: {exc}") from None
 
     def close(self) -> None:

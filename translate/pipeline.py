@@ -28,7 +28,13 @@ from translate.formats.records import (
     validate,
     with_values,
 )
-from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, remove_stale_temporaries, write_json
+from translate.formats.writers import (
+    JsonArrayWriter,
+    JsonLinesWriter,
+    OutputSet,
+    remove_stale_temporaries,
+    write_json,
+)
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
 from translate.qc import HARD_REASONS, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
@@ -309,14 +315,19 @@ class Pipeline:
         seen = KeySet()
         ids = KeySet()
         writer_cls = JsonArrayWriter if reader.format == "json" else JsonLinesWriter
+        # All outputs of a file appear together, manifest last, or none does (a full disk at any write).
+        outputs = OutputSet()
         try:
-            with writer_cls(paths["output"]) as out, JsonLinesWriter(paths["rejected"]) as rejected, \
-                    JsonLinesWriter(paths["qc_log"]) as qc_log:
+            with writer_cls(paths["output"], outputs) as out, JsonLinesWriter(paths["rejected"], outputs) as rejected, \
+                    JsonLinesWriter(paths["qc_log"], outputs) as qc_log:
                 for window in _windows(reader, self.options.window):
                     stats.duplicate_ids += _count_duplicate_ids(ids, window)
                     self._run_window(src, window, stats, seen, out, rejected, qc_log)
                     if progress:
                         progress(reader.bytes_read, stats)
+        except BaseException:
+            outputs.discard()
+            raise
         finally:
             seen.close()
             ids.close()
@@ -336,7 +347,12 @@ class Pipeline:
         }
         if manifest_extra:
             manifest.update(manifest_extra)
-        write_json(paths["manifest"], manifest)
+        try:
+            write_json(paths["manifest"], manifest, outputs)
+        except BaseException:
+            outputs.discard()
+            raise
+        outputs.commit()
         return stats
 
     def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected,

@@ -32,11 +32,45 @@ def escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-class AtomicFile:
-    """Write text to `path` atomically. Use as a context manager; an exception discards the temporary file."""
+class OutputSet:
+    """Files that appear together or not at all. Each `AtomicFile` given this set keeps its finished temporary file
+    instead of renaming it; `commit` renames them all (in the order they were finished), `discard` deletes them.
+    A full disk at the last flush of one file then leaves none of the others behind either."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self) -> None:
+        self._pending: list[tuple[str, Path]] = []
+
+    def add(self, tmp: str, path: Path) -> None:
+        self._pending.append((tmp, path))
+
+    def commit(self) -> None:
+        folders = []
+        try:
+            while self._pending:
+                tmp, path = self._pending[0]
+                os.replace(tmp, path)
+                self._pending.pop(0)
+                if path.parent not in folders:
+                    folders.append(path.parent)
+        except OSError as err:
+            self.discard()
+            raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
+        for folder in folders:
+            _fsync_dir(folder)
+
+    def discard(self) -> None:
+        for tmp, _ in self._pending:
+            _unlink(tmp)
+        self._pending.clear()
+
+
+class AtomicFile:
+    """Write text to `path` atomically. Use as a context manager; an exception discards the temporary file. With a
+    `group` (an `OutputSet`), the finished file waits for the group's commit instead of being renamed at once."""
+
+    def __init__(self, path: str | Path, group: OutputSet | None = None):
         self.path = Path(path)
+        self.group = group
         self._fh: IO[str] | None = None
         self._tmp: str | None = None
 
@@ -68,6 +102,9 @@ class AtomicFile:
                 os.fsync(self._fh.fileno())
             self._fh.close()
             if exc_type is None:
+                if self.group is not None:
+                    self.group.add(self._tmp, self.path)
+                    return
                 os.replace(self._tmp, self.path)
                 _fsync_dir(self.path.parent)
                 return
@@ -80,8 +117,8 @@ class AtomicFile:
 class JsonArrayWriter:
     """A streamed JSON array, one record per line: loadable by ``json.load`` and readable by a person."""
 
-    def __init__(self, path: str | Path):
-        self._file = AtomicFile(path)
+    def __init__(self, path: str | Path, group: OutputSet | None = None):
+        self._file = AtomicFile(path, group)
         self._count = 0
 
     def __enter__(self) -> "JsonArrayWriter":
@@ -100,8 +137,8 @@ class JsonArrayWriter:
 
 
 class JsonLinesWriter:
-    def __init__(self, path: str | Path):
-        self._file = AtomicFile(path)
+    def __init__(self, path: str | Path, group: OutputSet | None = None):
+        self._file = AtomicFile(path, group)
 
     def __enter__(self) -> "JsonLinesWriter":
         self._file.__enter__()
@@ -114,9 +151,9 @@ class JsonLinesWriter:
         self._file.__exit__(exc_type, exc, tb)
 
 
-def write_json(path: str | Path, data: Any) -> None:
+def write_json(path: str | Path, data: Any, group: OutputSet | None = None) -> None:
     """A small JSON document (manifest, report), written atomically and pretty-printed."""
-    with AtomicFile(path) as fh:
+    with AtomicFile(path, group) as fh:
         fh.write(escape_surrogates(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)) + "\n")
 
 
