@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from translate import __version__
 from translate.backends.base import Backend, iter_batches
-from translate.errors import BackendError, ConfigError
+from translate.errors import BackendError, ConfigError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
 from translate.formats.records import (
     FieldPath,
@@ -187,11 +187,7 @@ class SegmentTranslator:
         texts = [text for _, text in missing]
         for batch in iter_batches(texts, self.backend.max_batch_texts, self.backend.max_batch_chars):
             sources = [texts[i] for i in batch]
-            outputs = self.backend.translate(sources)
-            if len(outputs) != len(sources):
-                raise BackendError(
-                    f"backend {self.backend.name} returned {len(outputs)} translations for {len(sources)} texts"
-                )
+            outputs = translate_batch(self.backend, sources)
             # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
             # it, and its records are rejected with reason "backend_failed".
             rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs) if out is not None]
@@ -200,6 +196,29 @@ class SegmentTranslator:
             stats.characters_sent += sum(map(len, sources))
             found.update((k, out) for k, _, out in rows)
         return found
+
+
+def translate_batch(backend: Backend, sources: list[str]) -> list[str | None]:
+    """`backend.translate(sources)`, checked: one str (or None: given up) per source. Anything else, and any exception
+    that is not already one of ours (a plug-in's RuntimeError, CUDA running out of memory), becomes a BackendError,
+    so the run stops with exit code 5 and a message instead of a traceback; what was committed stays in the memory."""
+    try:
+        outputs = backend.translate(sources)
+    except TranslateError:
+        raise
+    except Exception as exc:
+        raise BackendError(
+            f"backend {backend.name} failed: {type(exc).__name__}: {exc}. Everything translated before is in the "
+            "translation memory; rerun the same command to resume."
+        ) from None
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != len(sources):
+        got = f"{len(outputs)} translations" if isinstance(outputs, (list, tuple)) else type(outputs).__name__
+        raise BackendError(f"backend {backend.name} returned {got} for {len(sources)} texts")
+    for out in outputs:
+        if out is not None and not isinstance(out, str):
+            raise BackendError(f"backend {backend.name} returned {type(out).__name__} {str(out)[:40]!r} where a "
+                               "translation (text) was expected")
+    return list(outputs)
 
 
 class Assembler:
