@@ -184,3 +184,29 @@ def test_two_processes_sharing_one_memory_file(tmp_path, overlap):
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     assert not (tmp_path / "jc").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_the_rerun_matches(tmp_path):
+    """SIGINT (Ctrl-C) mid-run: exit 130 with a message saying how to resume, no traceback, no ko_* file or
+    temporary left; the rerun gives the uninterrupted bytes."""
+    src = write_array(tmp_path / "instruct.json", llava_records(200, seed=12))
+    ref = tmp_path / "ref"
+    _reference(src, ref)
+    out, memory, journal = tmp_path / "out", tmp_path / "tm.sqlite", tmp_path / "journal"
+    proc = subprocess.Popen(_run_args(src, out, memory, journal, delay=DELAY), cwd=ROOT, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while len(_journal(journal)) < 5 and time.time() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert "Traceback" not in stdout + stderr
+    assert proc.returncode == 130, stderr
+    assert "rerun" in stderr
+    assert ko_files(out) == [] and temporaries(out) == []
+    final = subprocess.run(_run_args(src, out, memory, journal), cwd=ROOT, env=child_env(), capture_output=True,
+                           text=True, timeout=120)
+    assert final.returncode == 0, final.stderr
+    assert (out / "ko_instruct.json").read_bytes() == (ref / "ko_instruct.json").read_bytes()
+    assert sum(_journal(journal)) <= json.loads((ref / "ko_instruct.manifest.json").read_text())["counts"][
+        "segments_sent"] + BATCH

@@ -235,3 +235,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         console.print("[yellow]interrupted.[/] Everything translated so far is in the memory; rerun to resume.")
         sys.exit(130)
+    except SystemExit as exc:
+        if exc.code == 130:  # typer turns Ctrl-C into a silent exit 130; say what was kept and how to go on
+            console.print("[yellow]interrupted.[/] Everything translated so far is in the memory; rerun to resume.")
+        raise
