@@ -312,13 +312,16 @@ class NLLBBackend(Backend):
                 pending.append((batch, results))
                 self.counters["batches"] += 1
             outputs: list[list[str]] = [[] for _ in items]
+            decoded = 0
             for batch, results in pending:
                 for i, result in zip(batch, results):
-                    outputs[i] = self.strip_prefix(result.result().hypotheses[0])
+                    hypothesis = result.result().hypotheses[0]
+                    decoded += max(len(hypothesis) - 1, 0)  # what the model decoded after the forced language code
+                    outputs[i] = self.strip_prefix(hypothesis)
         except RuntimeError as exc:
             raise BackendError(f"nllb: translation failed ({exc})") from None
         self.counters["source_tokens"] += sum(lengths)
-        self.counters["target_tokens"] += sum(len(o) for o in outputs)
+        self.counters["target_tokens"] += decoded
         return self.detokenize(outputs)
 
     def strip_prefix(self, hypothesis: list[str]) -> list[str]:
