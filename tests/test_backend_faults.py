@@ -313,6 +313,16 @@ def plugin_path(tmp_path_factory) -> Path:
     return base
 
 
+@pytest.fixture(scope="module")
+def plugin_reference(tmp_path_factory, plugin_path) -> tuple[Path, Path]:
+    """(source, output folder) of the plug-in engine's fault-free run."""
+    base = tmp_path_factory.mktemp("plugin_ref")
+    src = write_array(base / "data.json", llava_records(30, seed=4))
+    proc = _local(plugin_path, src, base / "ref")
+    assert proc.returncode == 0, proc.stderr
+    return src, base / "ref"
+
+
 def _local(plugin: Path, src: Path, out: Path, *opts: str) -> subprocess.CompletedProcess:
     args = ["run", "--src", src, "--backend", "flaky", "--out", out, "-q"]
     for opt in opts:
@@ -334,10 +344,8 @@ def _journal(path: Path) -> int:
     ("not_text", ("where a translation (text) was expected",)),
     ("not_a_list", ("returned nonetype",)),
 ])
-def test_failing_local_engine_stops_with_exit_5_and_resumes(tmp_path, plugin_path, mode, words):
-    src = write_array(tmp_path / "data.json", llava_records(30, seed=4))
-    ref = _local(plugin_path, src, tmp_path / "ref")
-    assert ref.returncode == 0, ref.stderr
+def test_failing_local_engine_stops_with_exit_5_and_resumes(tmp_path, plugin_path, plugin_reference, mode, words):
+    src, ref = plugin_reference
 
     out, journal = tmp_path / "out", tmp_path / "journal"
     proc = _local(plugin_path, src, out, "fail_after=3", f"mode={mode}", f"journal={journal}")
@@ -346,8 +354,8 @@ def test_failing_local_engine_stops_with_exit_5_and_resumes(tmp_path, plugin_pat
 
     proc = _local(plugin_path, src, out, f"journal={journal}")
     assert proc.returncode == 0, proc.stderr
-    assert _output(out) == _output(tmp_path / "ref")
-    unique = _counts(tmp_path / "ref")["segments_sent"]
+    assert _output(out) == _output(ref)
+    unique = _counts(ref)["segments_sent"]
     assert _journal(journal) - unique <= 6  # the failed batch is all that was sent twice
     assert sent_before > 0 and _counts(out)["memory_hits"] > 0
 

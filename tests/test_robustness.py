@@ -85,16 +85,20 @@ def corpus_runs(tmp_path_factory):
     """Every case run once through the real command line, a few at a time (each run is its own process)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(case: dict):
+    # Folders are made here, in one thread (pytest's temporary-folder factory is not thread-safe).
+    jobs = []
+    for case in CASES:
         tmp = tmp_path_factory.mktemp(case["file"].replace(".", "_"))
-        src = _materialise(case, tmp)
-        out = tmp / "out"
+        jobs.append((case["file"], _materialise(case, tmp), tmp / "out"))
+
+    def one(job):
+        name, src, out = job
         proc = subprocess.run(translate_cmd("run", "--src", src, "--backend", "pseudo", "--out", out, "--quiet"),
                               capture_output=True, text=True, env=child_env(), timeout=300, cwd=ROOT)
-        return case["file"], (src, out, proc)
+        return name, (src, out, proc)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(one, CASES))
+        return dict(pool.map(one, jobs))
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
