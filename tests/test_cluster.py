@@ -216,20 +216,21 @@ def test_assemble_fails_clearly_when_results_are_missing(tmp_path, sources):
     assert not (out / "ko_instruct.json").exists()
 
 
-def test_shard_comes_from_slurm_array_task_id(tmp_path, sources):
+def test_shard_comes_from_slurm_array_task_id(tmp_path, sources, monkeypatch, capsys):
     wd = tmp_path / "work"
     assert main(*plan_args(wd, tmp_path / "out", sources[:1], 2)) == 0
-    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "1"}
-    res = run_cli("work", "--workdir", wd, env=env)
-    assert res.returncode == 0, res.stderr
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "1")
+    assert main("work", "--workdir", wd, "-q") == 0
     assert shard_states(wd, load_plan(wd)) == ["pending", "done"]
-    res = run_cli("work", "--workdir", wd, env={**os.environ, "SLURM_ARRAY_TASK_ID": "5"})
-    assert res.returncode == 2 and "shard 5 is not in this plan: it has shards 0 to 1" in res.stderr
-    env = {k: v for k, v in os.environ.items() if k != "SLURM_ARRAY_TASK_ID"}
-    res = run_cli("work", "--workdir", wd, env=env)
-    assert res.returncode == 2 and "--shard" in res.stderr
-    res = run_cli("work", "--workdir", tmp_path / "nowhere", "--shard", "0")
-    assert res.returncode == 2 and "no plan here" in res.stderr
+    capsys.readouterr()
+    monkeypatch.setenv("SLURM_ARRAY_TASK_ID", "5")
+    assert main("work", "--workdir", wd) == 2
+    assert "shard 5 is not in this plan: it has shards 0 to 1" in capsys.readouterr().err
+    monkeypatch.delenv("SLURM_ARRAY_TASK_ID")
+    assert main("work", "--workdir", wd) == 2
+    assert "--shard" in capsys.readouterr().err
+    assert main("work", "--workdir", tmp_path / "nowhere", "--shard", "0") == 2
+    assert "no plan here" in capsys.readouterr().err
 
 
 def test_slurm_helpers():

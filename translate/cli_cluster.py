@@ -52,6 +52,7 @@ def plan(
     device: Optional[str] = DeviceOpt,
     window: Optional[int] = typer.Option(None, "--window", help="Records per window (bounds memory). Default 1024."),
     on_reject: Optional[str] = typer.Option(None, "--on-reject", help="drop (default) | keep-source | keep."),
+    glossary: Optional[str] = typer.Option(None, "--glossary", help="Glossary folder, as for `run`."),
     rate: Optional[float] = typer.Option(None, "--rate", help="Characters per second of one worker, to estimate "
                                                               "the time per shard."),
     force: bool = typer.Option(False, "--force", help="Replace an earlier plan in WORKDIR (its results are first "
@@ -64,7 +65,7 @@ def plan(
     from translate.executors.slurm import submit_commands
 
     flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device)
-    flags.update(window=window, on_reject=on_reject)
+    flags.update(window=window, on_reject=on_reject, glossary=glossary)
     cfg = load_config(config, flags)
     sources = cfg.sources()
     total = sum(p.stat().st_size for p in sources)

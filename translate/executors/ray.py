@@ -83,6 +83,14 @@ def default_gpus(ray, backend: str, options: dict[str, Any]) -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
+def actor_cpus(cluster_cpus: float, concurrency: int) -> float:
+    """CPUs to reserve per actor: one, unless that would leave less than one CPU for the tasks that list and read
+    the units (a pool holding every CPU waits forever for its input)."""
+    if concurrency + 1 <= cluster_cpus:
+        return 1.0
+    return int(100 * max(0.0, cluster_cpus - 1) / concurrency) / 100
+
+
 def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, shards: list[int] | None = None,
              concurrency: int | None = None, gpus_per_worker: float | None = None, batch_size: int = 512,
              flush_rows: int = WORK_FLUSH_ROWS, flush_seconds: float = WORK_FLUSH_SECONDS, quiet: bool = True,
@@ -123,9 +131,14 @@ def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, s
             import ray.data
 
             gpus = default_gpus(ray, cfg.backend, cfg.backend_options) if gpus_per_worker is None else gpus_per_worker
+            resources = ray.cluster_resources()
             if concurrency is None:
-                concurrency = max(1, int(ray.cluster_resources().get("GPU", 0) // gpus)) if gpus else 1
-            ds = ray.data.read_parquet(files, partitioning=None)
+                concurrency = max(1, int(resources.get("GPU", 0) // gpus)) if gpus else 1
+            import pyarrow.fs
+
+            # The work folder is a local (or shared, mounted) file system: say so, rather than have Ray probe URLs.
+            ds = ray.data.read_parquet(files, filesystem=pyarrow.fs.LocalFileSystem(), partitioning=None,
+                                       override_num_blocks=max(len(files), concurrency))
             ds = ds.map_batches(
                 TranslateWorker,
                 fn_constructor_kwargs={"plan": plan, "extra_options": extra_options or {}},
@@ -133,6 +146,7 @@ def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, s
                 batch_format="pyarrow",
                 compute=ray.data.ActorPoolStrategy(size=concurrency),
                 num_gpus=gpus,
+                num_cpus=actor_cpus(resources.get("CPU", 1), concurrency),
             )
             done = 0
             try:
