@@ -458,3 +458,11 @@ def test_nllb_flags_of_run_reach_the_backend(tmp_path, tiny_model):
     manifest = json.loads((tmp_path / "out" / "ko_in.manifest.json").read_text(encoding="utf-8"))
     assert "/float32/beam3/" in manifest["backend"]["fingerprint"]
     assert manifest["backend"]["usage"]["compute_type"] == "float32"
+
+
+def test_chinese_and_japanese_sentences_are_joined_without_a_space(tiny_model):
+    text = "これは猫です。 それは寝ています。\n- 次\nA cat. A dog."
+    ja = NLLBBackend("en", "ja", model=str(tiny_model), device="cpu")
+    ko = NLLBBackend("en", "ko", model=str(tiny_model), device="cpu")
+    assert ja.translate([text]) == ["これは猫です。それは寝ています。\n- 次\nA cat. A dog."]
+    assert ko.translate([text]) == [text]

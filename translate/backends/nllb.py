@@ -22,11 +22,12 @@ from translate.backends.base import Backend
 from translate.errors import BackendError, ConfigError
 from translate.nllb_models import DEFAULT_MODEL, find_spm, model_identity, nllb_code, read_vocabulary, resolve_model
 from translate.protect import BRACKETS
-from translate.sentences import DEFAULT_MAX_CHARS, join, sentences, split
+from translate.sentences import DEFAULT_MAX_CHARS, Chunk, join, sentences, split
 
 COMPUTE_TYPES = ("auto", "default", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16", "float16",
                  "bfloat16", "float32")
 DEVICES = ("auto", "cpu", "cuda")
+UNSPACED = ("jpn", "zho", "yue")  # target languages written without spaces between sentences
 SPLIT_VERSION = 1  # bump when sentence splitting changes what is sent (it changes the output)
 
 
@@ -243,7 +244,21 @@ class NLLBBackend(Backend):
         translated = dict(zip(order, self.translate_sentences(order)))
         self.counters["calls"] += 1
         self.counters["sentences_unique"] += len(order)
-        return [join(chunks, [translated[s] for s in sentences(chunks)]) for chunks in plans]
+        return [self._join(chunks, [translated[s] for s in sentences(chunks)]) for chunks in plans]
+
+    def _join(self, chunks: list[Chunk], translations: list[str]) -> str:
+        """`sentences.join`, except that Chinese and Japanese do not put a space after a full stop: a space between
+        two translated sentences goes when the first ends in 。！？."""
+        if self.tgt_code.split("_")[0] not in UNSPACED:
+            return join(chunks, translations)
+        out, it = [], iter(translations)
+        texts = [next(it) if c.translate else c.text for c in chunks]
+        for i, (chunk, text) in enumerate(zip(chunks, texts)):
+            if (not chunk.translate and 0 < i < len(chunks) - 1 and chunks[i - 1].translate
+                    and chunks[i + 1].translate and not text.strip(" \t") and texts[i - 1].endswith(("。", "！", "？"))):
+                continue
+            out.append(text)
+        return "".join(out)
 
     def tokenize(self, sentences_: list[str]) -> list[list[str]]:
         """The model input for each sentence: source code, SentencePiece pieces, end of sentence."""
