@@ -104,3 +104,13 @@ def test_kill_9_then_rerun_is_byte_identical_and_resends_at_most_one_batch(tmp_p
     total_sent = sent_before + manifest["counts"]["segments_sent"]
     assert manifest["counts"]["memory_hits"] > 0
     assert unique <= total_sent <= unique + batch  # at most the batch in flight was paid twice
+
+
+def test_a_glob_skips_earlier_outputs_in_the_same_folder(tmp_path, make_instruct):
+    make_instruct(10, "a.json", seed=1)
+    first = run_cli("run", "--src", str(tmp_path / "*.json"), "--backend", "pseudo", "-q")
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "ko_a.json").exists()
+    again = run_cli("run", "--src", str(tmp_path / "*.json*"), "--backend", "pseudo", "-q")
+    assert again.returncode == 0, again.stderr
+    assert not (tmp_path / "ko_ko_a.json").exists() and not (tmp_path / "ko_ko_a.manifest.json").exists()

@@ -55,8 +55,10 @@ class RunConfig:
         for pattern in self.src:
             if glob.has_magic(pattern):
                 matches = sorted(glob.glob(os.path.expanduser(pattern)))
+                # A glob over a folder that also holds earlier outputs must not translate them again.
+                matches = [m for m in matches if not self.is_own_output(Path(m))]
                 if not matches:
-                    raise ConfigError(f"--src {pattern!r} matches no file")
+                    raise ConfigError(f"--src {pattern!r} matches no source file")
                 found.extend(Path(m) for m in matches)
             else:
                 path = Path(os.path.expanduser(pattern))
@@ -64,6 +66,15 @@ class RunConfig:
                     raise ConfigError(f"--src {pattern}: no such file")
                 found.append(path)
         return list(dict.fromkeys(found))
+
+    def is_own_output(self, path: Path) -> bool:
+        """Files this tool writes: `<target>_*.json[l]` beside its manifest, and the side files of any run."""
+        name = path.name
+        if name.endswith((".manifest.json", ".rejected.jsonl", ".qc.jsonl")) or name.endswith(".sqlite"):
+            return True
+        if name.startswith(f"{self.target}_") and path.suffix in (".json", ".jsonl"):
+            return (path.parent / f"{path.stem}.manifest.json").exists()
+        return False
 
     def out_dir(self, src: Path) -> Path:
         return Path(self.out) if self.out else src.parent
