@@ -111,6 +111,11 @@ def test_error_mapping(fake):
     assert not isinstance(info.value, (QuotaExceededError, AuthenticationError))
     assert fake.answered[500] == 6  # (1 + 2 SDK retries) × (1 + 1 outer retry)
     fake.server_errors = 0
+    fake.too_many_requests = 100
+    with pytest.raises(BackendError, match="still failing after 2 retries.*Too many requests"):
+        backend(fake, rate_limit_retries=2).translate(["x"])
+    assert fake.answered[429] == 9  # (1 + 2 SDK retries) × (1 + 2 outer retries)
+    fake.too_many_requests = 0
     fake.quota_characters = fake.billed_characters
     with pytest.raises(QuotaExceededError, match="rerun the same command"):
         b.translate(["x"])

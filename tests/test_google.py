@@ -21,7 +21,7 @@ def fake():
 
 def google_run(src, out, fake, capsys, *extra):
     return run_main(["run", "--src", src, "--backend", "google", "--out", out, "--opt", f"endpoint={fake.url}",
-                     "--opt", "backoff=0.005", "-q", *extra], capsys)
+                     "--opt", "backoff=0.005", "--opt", "max_backoff=0.05", "-q", *extra], capsys)
 
 
 def test_options_are_checked():
@@ -67,13 +67,16 @@ def test_429_storm_5xx_and_resets_still_complete(tmp_path, fake, capsys):
     src = captions(tmp_path / "caps.json", 20)
     assert google_run(src, tmp_path / "clean", fake, capsys)[0] == 0
     fake.too_many_requests, fake.server_errors, fake.resets = 15, 3, 2
-    code, _, err = google_run(src, tmp_path / "storm", fake, capsys, "--opt", "retries=8", "--opt", "backoff=0.002")
+    code, _, err = google_run(src, tmp_path / "storm", fake, capsys, "--opt", "rate_limit_retries=30",
+                              "--opt", "backoff=0.002")
     assert code == 0, err
     assert fake.answered[429] == 15 and fake.answered[503] == 3 and fake.resets_done == 2
     check_invariants(src, tmp_path / "storm")
     assert (tmp_path / "storm" / "ko_caps.json").read_bytes() == (tmp_path / "clean" / "ko_caps.json").read_bytes()
     usage = load(tmp_path / "storm" / "ko_caps.manifest.json")["backend"]["usage"]
     assert usage["rate_limited"] == 15 and usage["failed_texts"] == 0
+    # The backoff is shared: while throttled, one request at a time probes the service.
+    assert fake.answered[429] + fake.answered[503] + fake.resets_done < 30
 
 
 def test_persistent_echo_rejects_the_record_and_a_rerun_retries_it(tmp_path, fake, capsys):
@@ -110,3 +113,25 @@ def test_text_over_the_size_limit_is_not_sent_and_is_rejected(tmp_path, fake, ca
     kept, rejected, _ = check_invariants(src, tmp_path / "out")
     assert [r["id"] for r in rejected] == ["long"] and rejected[0]["reasons"][0]["code"] == "backend_failed"
     assert all(len(q) <= 200 for q in fake.queries)
+
+
+def test_blocked_halfway_stops_cleanly_then_resume_asks_only_for_the_rest(tmp_path, fake, capsys):
+    src = captions(tmp_path / "caps.json", 20)
+    out = tmp_path / "out"
+    fake.block_after = 10  # after 10 answers every request is refused with 429
+    code, _, err = google_run(src, out, fake, capsys, "--opt", "rate_limit_retries=3", "--opt", "concurrency=1",
+                              "--window", "4")
+    assert code == 5 and "kept refusing requests (HTTP 429, 4 in a row)" in err and "rerun" in err
+    assert fake.answered[429] == 4  # one probe at a time, not a hammering
+    assert not (out / "ko_caps.json").exists()
+    with TranslationMemory(out / "translation_memory.sqlite") as memory:
+        stored = {row[1] for row in memory.rows()}
+    assert len(stored) >= 8  # the committed batches; the one in flight when the run stopped is not kept
+    fake.block_after = None
+    before = len(fake.queries)
+    code, _, err = google_run(src, out, fake, capsys)
+    assert code == 0, err
+    kept, rejected, _ = check_invariants(src, out)
+    assert len(kept) == 20 and rejected == []
+    resumed = fake.queries[before:]
+    assert resumed and not set(resumed) & stored and len(resumed) == len(set(resumed))

@@ -18,6 +18,8 @@ Faults (attributes; counters are consumed one request at a time):
 =========================  ===========================================================================================
 ``too_many_requests = n``  the next n translate requests answer 429 with Google's "unusual traffic" HTML page
 ``server_errors = n``      the next n answer 503
+``block_after = N``        once N translate requests have been answered 200, every later one answers 429 (a blocked
+                           client; set back to None to lift the block)
 ``echo = n``               the next n answers give the source back unchanged (what a blocked client sees)
 ``echo_texts = {...}``     these source texts are always echoed back (a persistent failure)
 ``resets`` / ``slow`` / ``delay``   see `FakeHTTPServer`
@@ -51,6 +53,7 @@ class FakeGoogleTranslate(FakeHTTPServer):
         self.server_errors = 0
         self.echo = 0
         self.echo_texts: set[str] = set()
+        self.block_after: int | None = None
         self.characters = 0
         self.translate_requests = 0
         self.echoed = 0
@@ -73,7 +76,8 @@ class FakeGoogleTranslate(FakeHTTPServer):
         return reply
 
     def _translate(self, request: Request) -> Reply:
-        if self._take("too_many_requests"):
+        if self._take("too_many_requests") or (self.block_after is not None
+                                               and self.translate_requests >= self.block_after):
             return Reply.text(429, _UNUSUAL_TRAFFIC, "text/html")
         if self._take("server_errors"):
             return Reply.text(503, "<html>Service Unavailable</html>", "text/html")

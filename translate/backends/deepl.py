@@ -131,6 +131,7 @@ class DeepLBackend(Backend):
         model_type: str | None = None,
         glossary_id: str | None = None,
         retries: int = 4,
+        rate_limit_retries: int = 10,
         retry_backoff: float = 2.0,
         retry_max_backoff: float = 60.0,
         batch_size: int = MAX_TEXTS,
@@ -140,8 +141,9 @@ class DeepLBackend(Backend):
         DeepL has no formality for (Korean among them), which DeepL then ignores. `context`: text that guides the
         translation, not translated or billed. `model_type`: quality_optimized | prefer_quality_optimized |
         latency_optimized. `glossary_id`: a DeepL glossary to apply (see `sync_glossary`). `retries`: outer retries
-        after the SDK's own, with `retry_backoff` seconds doubling up to `retry_max_backoff`. `batch_size`: texts
-        per request (at most 50)."""
+        after the SDK's own for 5xx, timeouts and dropped connections; `rate_limit_retries`: the same for 429 (the
+        service is up and asks for patience); both wait `retry_backoff` seconds, doubling up to
+        `retry_max_backoff`. `batch_size`: texts per request (at most 50)."""
         super().__init__(source_lang, target_lang)
         self.server_url = server_url or None
         self.target_code = deepl_target(target_lang)
@@ -159,9 +161,10 @@ class DeepLBackend(Backend):
         self.context = context or None
         self.glossary_id = glossary_id or None
         self._glossary_digest: str | None = None
-        if retries < 0 or retry_backoff < 0:
-            raise ConfigError("deepl: retries and retry_backoff must not be negative")
+        if retries < 0 or rate_limit_retries < 0 or retry_backoff < 0:
+            raise ConfigError("deepl: retries, rate_limit_retries and retry_backoff must not be negative")
         self.retries = retries
+        self.rate_limit_retries = rate_limit_retries
         self.retry_backoff = retry_backoff
         self.retry_max_backoff = retry_max_backoff
         if not 1 <= batch_size <= MAX_TEXTS:
@@ -214,7 +217,7 @@ class DeepLBackend(Backend):
         """One SDK call with the error mapping and the outer retry."""
         import deepl
 
-        attempt = 0
+        failures = throttled = 0
         while True:
             try:
                 return fn(*args, **kwargs)
@@ -232,20 +235,24 @@ class DeepLBackend(Backend):
                 ) from None
             except deepl.DeepLException as exc:
                 status = getattr(exc, "http_status_code", None)
-                transient = (isinstance(exc, (deepl.TooManyRequestsException, deepl.ConnectionException))
+                rate_limited = isinstance(exc, deepl.TooManyRequestsException) or status == 429
+                transient = (rate_limited or isinstance(exc, deepl.ConnectionException)
                              or getattr(exc, "should_retry", False) or (status is not None and status >= 500))
                 if not transient:
                     raise BackendError(f"DeepL {what} failed: {exc}") from None
-                if attempt >= self.retries:
+                # A rate limit means the service works and asks us to slow down: it gets its own, larger budget
+                # of patient retries; errors and timeouts get `retries`.
+                tries, limit = (throttled, self.rate_limit_retries) if rate_limited else (failures, self.retries)
+                if tries >= limit:
                     raise BackendError(
-                        f"DeepL {what} still failing after {attempt} retries ({exc}). Everything translated so far "
+                        f"DeepL {what} still failing after {tries} retries ({exc}). Everything translated so far "
                         "is in the translation memory; rerun the same command to resume."
                     ) from None
-                wait = min(self.retry_backoff * (2 ** attempt), self.retry_max_backoff)
-                if isinstance(exc, deepl.TooManyRequestsException):
-                    # The SDK has already backed off; a rate limit needs a longer pause than a glitch.
-                    wait = min(max(wait, self.retry_backoff * 2), self.retry_max_backoff)
-                attempt += 1
+                wait = min(self.retry_backoff * (2 ** tries), self.retry_max_backoff)
+                if rate_limited:
+                    throttled += 1
+                else:
+                    failures += 1
                 self.counters["retries"] += 1
                 time.sleep(wait)
             except ValueError as exc:

@@ -7,7 +7,10 @@
   stored in the translation memory, the records using it are rejected with reason ``backend_failed`` (so
   in = kept + rejected holds), and a rerun tries again. An echo is never accepted as a translation.
 * At most `concurrency` requests in flight, each text at most `max_chars` characters (longer texts are not sent and
-  are rejected the same way), exponential backoff on 429, 5xx, timeouts and dropped connections.
+  are rejected the same way).
+* 429, 5xx, timeouts and dropped connections concern the whole client: every worker backs off together
+  (exponentially, with jitter), one request at a time probes until one succeeds, and `rate_limit_retries` failures in
+  a row stop the run with `BackendError`; what was translated is in the memory, and a rerun resumes.
 * `service_urls`: Google hosts to use (comma-separated). The default, ``translate.googleapis.com``, is the "gtx"
   client that needs no token. `endpoint`: send every request to this base URL instead (a proxy or a compatible
   server, e.g. ``http://127.0.0.1:8080``); the path and query googletrans builds are kept.
@@ -68,25 +71,32 @@ class GoogleBackend(Backend):
         endpoint: str | None = None,
         concurrency: int = 4,
         retries: int = 4,
+        rate_limit_retries: int = 20,
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         max_chars: int = 5000,
         timeout: float = 20.0,
     ):
-        """`concurrency`: requests in flight. `retries`: per text, after the first try. `backoff`: seconds before
-        the first retry, doubling (with jitter) up to `max_backoff`; a 429 waits twice as long. `max_chars`: the
-        per-request size limit (Google's web limit is 5000). `timeout`: seconds per request."""
+        """`concurrency`: requests in flight. `retries`: per text, when the service echoes the source back.
+        `rate_limit_retries`: 429s, 5xx and network errors in a row (across all texts) before the run stops.
+        `backoff`: seconds before the first retry, doubling (with jitter) up to `max_backoff`; a 429 waits twice as
+        long. `max_chars`: the per-request size limit (Google's web limit is 5000). `timeout`: seconds per
+        request."""
         super().__init__(source_lang, target_lang)
         self.service_urls = [u.strip() for u in service_urls.split(",") if u.strip()]
         if not self.service_urls:
             raise ConfigError("google: service_urls must name at least one host")
-        if concurrency < 1 or retries < 0 or max_chars < 1:
-            raise ConfigError("google: concurrency and max_chars must be at least 1, retries at least 0")
+        if concurrency < 1 or retries < 0 or rate_limit_retries < 0 or max_chars < 1:
+            raise ConfigError("google: concurrency and max_chars must be at least 1, retries and "
+                              "rate_limit_retries at least 0")
         self.endpoint = endpoint or None
         if self.endpoint:
             _Redirect(self.endpoint)  # validate now, not at the first batch
         self.concurrency = concurrency
         self.retries = retries
+        self.rate_limit_retries = rate_limit_retries
+        self._failures_in_row = 0
+        self._resume_at = 0.0
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_chars = max_chars
@@ -137,6 +147,8 @@ class GoogleBackend(Backend):
     async def _translate_all(self, texts: list[str]) -> list[str | None]:
         translator = await self._client()
         semaphore = asyncio.Semaphore(self.concurrency)
+        self._probe = asyncio.Lock()
+        self._abort: BackendError | None = None
 
         async def one(text: str) -> str | None:
             if len(text) > self.max_chars:
@@ -145,39 +157,76 @@ class GoogleBackend(Backend):
             async with semaphore:
                 return await self._translate_one(translator, text)
 
-        return list(await asyncio.gather(*(one(t) for t in texts)))
+        results = await asyncio.gather(*(one(t) for t in texts), return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        return list(results)  # type: ignore[arg-type]
 
-    async def _translate_one(self, translator, text: str) -> str | None:
+    async def _request(self, translator, text: str) -> tuple[str | None, int | None]:
+        """One request: (translation, None), or (None, status) for a service failure (status None: network)."""
         src = _CODES.get(self.source_lang.lower(), self.source_lang.lower())
         dest = _CODES.get(self.target_lang.lower(), self.target_lang.lower())
+        self.counters["requests"] += 1
+        self.counters["characters_sent"] += len(text)
+        try:
+            return (await translator.translate(text, dest=dest, src=src)).text, None
+        except ValueError as exc:  # an unknown language code: no retry helps
+            raise ConfigError(f"google: {exc} ({self.source_lang!r} → {self.target_lang!r})") from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # googletrans raises a bare Exception for HTTP errors; httpx its own
+            m = _STATUS.search(str(exc))
+            status = int(m.group(1)) if m else None
+            if status is not None and 400 <= status < 500 and status != 429:
+                raise BackendError(f"google: the service refused the request (HTTP {status})") from None
+            return None, status if status is not None else 0
+
+    async def _service_call(self, translator, text: str) -> str:
+        """A result from the service, waiting out 429s, 5xx and network errors. These concern the whole client, so
+        the backoff is shared: after a failure every worker waits, and only one request at a time probes until one
+        succeeds. `rate_limit_retries` failures in a row stop the run (BackendError)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._abort is not None:
+                raise self._abort
+            await asyncio.sleep(max(0.0, self._resume_at - loop.time()))
+            if self._failures_in_row:
+                async with self._probe:
+                    await asyncio.sleep(max(0.0, self._resume_at - loop.time()))
+                    if self._abort is not None:
+                        raise self._abort
+                    out, status = await self._request(translator, text)
+            else:
+                out, status = await self._request(translator, text)
+            if status is None:
+                self._failures_in_row = 0
+                return out  # type: ignore[return-value]
+            self._failures_in_row += 1
+            self.counters["retries"] += 1
+            if status == 429:
+                self.counters["rate_limited"] += 1
+            if self._failures_in_row > self.rate_limit_retries:
+                what = f"HTTP {status}" if status else "connection errors"
+                self._abort = BackendError(
+                    f"google: the service kept refusing requests ({what}, {self._failures_in_row} in a row). "
+                    "Everything translated so far is in the translation memory; rerun the same command later "
+                    "to resume.")
+                raise self._abort
+            n = self._failures_in_row - 1
+            wait = min(self.backoff * (2 ** n), self.max_backoff) * (2 if status == 429 else 1)
+            self._resume_at = max(self._resume_at, loop.time() + wait * (0.8 + 0.4 * self._rng.random()))
+
+    async def _translate_one(self, translator, text: str) -> str | None:
+        """The translation, or None once the service has echoed the source (or answered empty) `retries` + 1
+        times."""
         for attempt in range(self.retries + 1):
-            if attempt:
-                self.counters["retries"] += 1
-            self.counters["requests"] += 1
-            self.counters["characters_sent"] += len(text)
-            rate_limited = False
-            try:
-                result = await translator.translate(text, dest=dest, src=src)
-                out = result.text
-            except ValueError as exc:  # an unknown language code: no retry helps
-                raise ConfigError(f"google: {exc} ({self.source_lang!r} → {self.target_lang!r})") from None
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # googletrans raises a bare Exception for HTTP errors; httpx its own
-                m = _STATUS.search(str(exc))
-                status = int(m.group(1)) if m else None
-                if status is not None and 400 <= status < 500 and status != 429:
-                    raise BackendError(f"google: the service refused the request (HTTP {status})") from None
-                rate_limited = status == 429
-                if rate_limited:
-                    self.counters["rate_limited"] += 1
-                out = None
-            if out is not None:
-                if out.strip() and not (_has_letters(text) and out.strip() == text.strip()):
-                    return out
-                self.counters["echoed"] += 1
+            out = await self._service_call(translator, text)
+            if out.strip() and not (_has_letters(text) and out.strip() == text.strip()):
+                return out
+            self.counters["echoed"] += 1
             if attempt < self.retries:
-                wait = min(self.backoff * (2 ** attempt), self.max_backoff) * (2 if rate_limited else 1)
+                wait = min(self.backoff * (2 ** attempt), self.max_backoff)
                 await asyncio.sleep(wait * (0.8 + 0.4 * self._rng.random()))
         self.counters["failed_texts"] += 1
         return None
