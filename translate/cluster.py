@@ -42,7 +42,7 @@ PLAN_FILE = "plan.json"
 PLAN_FORMAT = 1
 DONE_FILE = "done.json"
 # Plan buffers at most this many segments (or characters) before writing them out as unit part files.
-PLAN_FLUSH_ROWS = 200_000
+PLAN_FLUSH_ROWS = 100_000
 PLAN_FLUSH_CHARS = 64_000_000
 # A shard writes its results at least this often; a killed shard loses at most this much work.
 WORK_FLUSH_ROWS = 2048
