@@ -2,7 +2,7 @@
 
 A backend is one class in one file. It declares its name, a fingerprint (the model and the options that change its
 output; part of every memory key), its batch limits and its placeholder style, and implements
-``translate(texts) -> texts``. Third parties add backends through the entry-point group ``translate.backends``.
+``translate(texts) -> texts`` (None for a text it gave up on). Third parties add backends through the entry-point group ``translate.backends``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,12 @@ class Backend:
         """Model and output-changing options. Never a secret."""
         return self.name
 
-    def translate(self, texts: list[str]) -> list[str]:
+    def translate(self, texts: list[str]) -> list[str | None]:
+        """One translation per text, in order. Placeholders (see `placeholder`) must come back unchanged.
+
+        Return None for a text the engine gave up on after its own retries (e.g. it only ever echoed the source):
+        nothing is stored for it, its record is rejected as `backend_failed`, and a rerun tries it again. Raise a
+        `translate.errors.BackendError` (or a subclass) to stop the run resumably."""
         raise NotImplementedError
 
     def usage(self) -> dict[str, Any]:
