@@ -82,7 +82,7 @@ def main() -> None:
     print(f"shards: {opts.shards}, characters per shard {min(plan['shards']['characters']):,}–"
           f"{max(plan['shards']['characters']):,} (imbalance {plan['estimate']['imbalance']})")
     print(f"parquet: units {units / 2**20:.1f} MiB, results {results / 2**20:.1f} MiB")
-    print(f"\n| stage | seconds | peak RSS (MiB) |\n|---|---:|---:|")
+    print("\n| stage | seconds | peak RSS (MiB) |\n|---|---:|---:|")
     for label, seconds, rss in rows:
         print(f"| {label} | {seconds:.1f} | {rss:.0f} |")
     print(f"\nsharded output byte-identical to the single run: {identical}")

@@ -233,6 +233,30 @@ def test_shard_comes_from_slurm_array_task_id(tmp_path, sources, monkeypatch, ca
     assert "no plan here" in capsys.readouterr().err
 
 
+def test_nllb_shards_match_a_single_run(tmp_path, blip_excerpt, request):
+    """The tiny copy-model NLLB (tests/nllb_support.py), built once per session: plan on one backend instance, two
+    shards on others, and the planned fingerprint must match theirs."""
+    pytest.importorskip("ctranslate2")
+    pytest.importorskip("sentencepiece")
+    from nllb_support import cached_copy_model
+
+    model = cached_copy_model(request.config.cache.mkdir("nllb-tiny-model"))
+    config = tmp_path / "run.toml"
+    config.write_text("[qc]\nuntranslated = false\nwrong_script = false\n", encoding="utf-8")
+    common = ["--src", blip_excerpt, "--backend", "nllb", "--model", model, "--device", "cpu", "--config", config,
+              "-q"]
+    assert main("run", *common, "--out", tmp_path / "single") == 0
+    wd = tmp_path / "work"
+    assert main("plan", *common, "--out", tmp_path / "sharded", "--workdir", wd, "--shards", 2) == 0
+    assert load_plan(wd)["backend"]["fingerprint"].startswith("nllb/")
+    for i in range(2):
+        assert main("work", "--workdir", wd, "--shard", i, "-q") == 0
+    assert main("assemble", "--workdir", wd, "-q") == 0
+    assert outputs(tmp_path / "sharded") == outputs(tmp_path / "single")
+    kept = load_json(tmp_path / "sharded" / "ko_blip_excerpt.json")
+    assert len(kept) == 120 and kept[0]["conversations"][1]["value"]  # the copy model gives the text back
+
+
 def test_slurm_helpers():
     assert array_spec([0, 1, 2, 5, 7, 8]) == "0-2,5,7-8"
     assert array_spec([3]) == "3" and array_spec([]) == ""

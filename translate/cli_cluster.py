@@ -132,9 +132,10 @@ def work(
     if result["state"] == "skipped":
         console.print(f"shard {index}: already done, skipped")
     else:
+        resumed = result["resumed_from"]
         console.print(f"[green]✓[/] shard {index}: {result['translated']:,} segments "
                       f"({result['characters']:,} chars) in {result['timing']['seconds']:.1f} s"
-                      + (f", {result['resumed_from']:,} kept from an earlier attempt" if result["resumed_from"] else ""))
+                      + (f", {resumed:,} kept from an earlier attempt" if resumed else ""))
 
 
 @app.command()

@@ -220,10 +220,9 @@ def make_plan(cfg: RunConfig, workdir: str | Path, shards: int, force: bool = Fa
         raise ConfigError("--shards must be at least 1")
     wd = Workdir(workdir)
     sources = cfg.sources()
-    if wd.plan_path.exists() or (wd.root / "units").exists() or (wd.root / "results").exists():
-        if not force:
-            raise ConfigError(f"{wd.root} already holds a plan; assemble it, or pass --force to replace it "
-                              f"(its finished results are kept in the memory)")
+    if not force and any((wd.plan_path.exists(), (wd.root / "units").exists(), (wd.root / "results").exists())):
+        raise ConfigError(f"{wd.root} already holds a plan; assemble it, or pass --force to replace it "
+                          f"(its finished results are kept in the memory)")
     started = time.time()
     backend, memory, pipeline = build_pipeline(cfg)
     try:

@@ -65,14 +65,13 @@ def ensure_ray(quiet: bool = True):
     """Import Ray and connect: to $RAY_ADDRESS or an already started cluster, else a local one."""
     try:
         import ray
+        import ray.data
     except ImportError:
         raise ConfigError("--engine ray needs Ray: pip install 'llava-translate[ray]'") from None
     if not ray.is_initialized():
         ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=not quiet,
                  logging_level="WARNING" if quiet else "INFO")
     if quiet:
-        import ray.data
-
         ray.data.DataContext.get_current().enable_progress_bars = False
     return ray
 
@@ -128,8 +127,6 @@ def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, s
         writers = {i: ResultWriter(wd, i, flush_rows, flush_seconds) for i in pending}
         if files:
             ray = ensure_ray(quiet)
-            import ray.data
-
             gpus = default_gpus(ray, cfg.backend, cfg.backend_options) if gpus_per_worker is None else gpus_per_worker
             resources = ray.cluster_resources()
             if concurrency is None:
@@ -162,7 +159,7 @@ def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, s
                         progress(done, total)
             except TranslateError:
                 raise
-            except Exception as exc:  # Ray wraps what the actors raised; show the cause, not Ray's traceback
+            except Exception as exc:  # noqa: BLE001 - Ray wraps what the actors raised; show the cause, not Ray's traceback
                 raise _unwrap(exc) from None
             finally:
                 for w in writers.values():

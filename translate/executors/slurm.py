@@ -44,6 +44,6 @@ def submit_commands(workdir: str, shards: int, script: str = "docker/slurm/trans
     after_plan = f" --dependency=afterok:{plan_job}" if plan_job else ""
     return [
         f"array=$(sbatch --parsable{after_plan} --array={array} {script} {workdir})",
-        f"sbatch --dependency=afterok:$array --job-name=translate-assemble "
-        f"--wrap 'python -m translate assemble --workdir {workdir}'",
+        (f"sbatch --dependency=afterok:$array --job-name=translate-assemble "
+         f"--wrap 'python -m translate assemble --workdir {workdir}'"),
     ]
