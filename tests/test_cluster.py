@@ -16,6 +16,8 @@ import pytest
 import synthetic
 from conftest import ROOT, load_json, run_cli
 
+from translate.backends.base import BUILTIN_BACKENDS
+from translate.backends.pseudo import PseudoBackend
 from translate.cluster import Workdir, config_for_plan, load_plan, shard_states
 from translate.config import RunConfig
 from translate.executors.slurm import array_spec, array_task_id, submit_commands
@@ -255,6 +257,39 @@ def test_nllb_shards_match_a_single_run(tmp_path, blip_excerpt, request):
     assert outputs(tmp_path / "sharded") == outputs(tmp_path / "single")
     kept = load_json(tmp_path / "sharded" / "ko_blip_excerpt.json")
     assert len(kept) == 120 and kept[0]["conversations"][1]["value"]  # the copy model gives the text back
+
+
+class GiveUpBackend(PseudoBackend):
+    """Pseudo, but gives up (None) on every text about a giraffe, as a remote engine does after its retries."""
+
+    name = "giveup"
+
+    def fingerprint(self) -> str:
+        return "giveup/v1"
+
+    def translate(self, texts):
+        return [None if "giraffe" in t else out for t, out in zip(texts, super().translate(texts))]
+
+
+def test_segments_the_backend_gave_up_on_are_rejected_as_in_a_single_run(tmp_path, make_instruct, monkeypatch):
+    monkeypatch.setitem(BUILTIN_BACKENDS, "giveup", f"{__name__}:GiveUpBackend")
+    src = make_instruct(60, "instruct.json", seed=6)
+    single = tmp_path / "single"
+    assert main("run", "--src", src, "--backend", "giveup", "--out", single, "-q") == 0
+    wd, out = tmp_path / "work", tmp_path / "sharded"
+    assert main("plan", "--src", src, "--backend", "giveup", "--out", out, "--workdir", wd, "--shards", 2, "-q") == 0
+    for i in range(2):
+        assert main("work", "--workdir", wd, "--shard", i, "-q") == 0
+    assert main("assemble", "--workdir", wd, "-q") == 0
+    assert outputs(out) == outputs(single)
+    rejected = [json.loads(line) for line in outputs(out)["ko_instruct.rejected.jsonl"].splitlines()]
+    assert rejected and all(r["reasons"][0]["code"] == "backend_failed" for r in rejected)
+    manifest = load_json(out / "ko_instruct.manifest.json")
+    assert manifest["cluster"]["given_up"] > 0
+    # Nothing given up was stored, so a new plan sends exactly those segments again.
+    assert main("plan", "--src", src, "--backend", "giveup", "--out", out, "--workdir", wd, "--shards", 1, "--force",
+                "-q") == 0
+    assert load_plan(wd)["counts"]["segments_missing"] == manifest["cluster"]["given_up"]
 
 
 def test_slurm_helpers():

@@ -135,7 +135,9 @@ def work(
         resumed = result["resumed_from"]
         console.print(f"[green]✓[/] shard {index}: {result['translated']:,} segments "
                       f"({result['characters']:,} chars) in {result['timing']['seconds']:.1f} s"
-                      + (f", {resumed:,} kept from an earlier attempt" if resumed else ""))
+                      + (f", {resumed:,} kept from an earlier attempt" if resumed else "")
+                      + (f"; the backend gave up on {result['given_up']:,} (`plan --force` retries them)"
+                         if result["given_up"] else ""))
 
 
 @app.command()

@@ -283,7 +283,8 @@ def _salvage(wd: Workdir, memory) -> int:
     added = 0
     for i in range(old["shards"]["count"]):
         for part in wd.result_files(i):
-            added += memory.put(read_results(part), origin=old["backend"]["fingerprint"])
+            rows = [r for r in read_results(part) if r[2] is not None]
+            added += memory.put(rows, origin=old["backend"]["fingerprint"])
     return added
 
 
@@ -314,14 +315,13 @@ def open_backend(plan: dict[str, Any], cfg: RunConfig) -> Backend:
     return backend
 
 
-def translate_texts(backend: Backend, texts: list[str]) -> Iterator[tuple[list[int], list[str]]]:
-    """(indices, translations) per backend batch, in the backend's batch limits."""
+def translate_texts(backend: Backend, texts: list[str]) -> Iterator[tuple[list[int], list[str | None]]]:
+    """(indices, translations) per backend batch, in the backend's batch limits, checked as the pipeline checks them.
+    None: the backend gave up on that text; it is written as a result without a target (see `merge_results`)."""
+    from translate.pipeline import translate_batch
+
     for batch in iter_batches(texts, backend.max_batch_texts, backend.max_batch_chars):
-        sources = [texts[i] for i in batch]
-        outputs = backend.translate(sources)
-        if len(outputs) != len(sources):
-            raise BackendError(f"backend {backend.name} returned {len(outputs)} translations for {len(sources)} texts")
-        yield batch, outputs
+        yield batch, translate_batch(backend, [texts[i] for i in batch])
 
 
 class ResultWriter:
@@ -336,12 +336,14 @@ class ResultWriter:
         self.flush_rows = flush_rows
         self.flush_seconds = flush_seconds
         self._seq = _next_seq(self.dir)
-        self._rows: list[tuple[bytes, str, str]] = []
+        self._rows: list[tuple[bytes, str, str | None]] = []
         self._last = time.monotonic()
         self.written = 0
+        self.given_up = 0
 
-    def add(self, rows: list[tuple[bytes, str, str]]) -> None:
+    def add(self, rows: list[tuple[bytes, str, str | None]]) -> None:
         self._rows.extend(rows)
+        self.given_up += sum(1 for r in rows if r[2] is None)
         if len(self._rows) >= self.flush_rows or time.monotonic() - self._last >= self.flush_seconds:
             self.flush()
 
@@ -429,7 +431,8 @@ def work_shard(workdir: str | Path, index: int, extra_options: dict[str, Any] | 
                 writer.flush()  # what was translated before a failure is kept for the rerun
                 backend.close()
         finished = time.time()
-        info = {"resumed_from": resumed, "translated": len(texts), "characters": sum(map(len, texts)),
+        info = {"resumed_from": resumed, "translated": len(texts), "given_up": writer.given_up,
+                "characters": sum(map(len, texts)),
                 "usage": usage, "host": socket.gethostname(),
                 "timing": {"started": started, "finished": finished, "seconds": round(finished - started, 3)}}
         mark_done(wd, index, plan, info)
@@ -440,7 +443,9 @@ def work_shard(workdir: str | Path, index: int, extra_options: dict[str, Any] | 
 
 class PlannedBackend(Backend):
     """Stands in for the plan's backend at assemble: its name, fingerprint and placeholder style, and the usage the
-    shards reported. It sends nothing: a segment that reaches it is missing from the memory, which is an error."""
+    shards reported. It sends nothing. A segment the shards' backend gave up on gets None again (its records are
+    rejected as `backend_failed`, as in a single run); any other segment that reaches it is missing from the memory,
+    which is an error."""
 
     def __init__(self, plan: dict[str, Any], usage: dict[str, Any] | None = None):
         from translate.protect import STYLES
@@ -454,6 +459,7 @@ class PlannedBackend(Backend):
         self.placeholder = style
         self._fingerprint = info["fingerprint"]
         self._usage = usage or {}
+        self.given_up: set[bytes] = set()
 
     def fingerprint(self) -> str:
         return self._fingerprint
@@ -461,29 +467,40 @@ class PlannedBackend(Backend):
     def usage(self) -> dict[str, Any]:
         return self._usage
 
-    def translate(self, texts: list[str]) -> list[str]:
-        sample = texts[0][:80] if texts else ""
-        raise WorkIncomplete(
-            f"{len(texts)} segment(s) are in neither the memory nor the shard results (first: {sample!r}); the "
-            f"sources, memory or options changed since the plan: plan again and rerun the shards")
+    def translate(self, texts: list[str]) -> list[str | None]:
+        from translate.memory import segment_key
+
+        lost = [t for t in texts
+                if segment_key(t, self.source_lang, self.target_lang, self._fingerprint) not in self.given_up]
+        if lost:
+            raise WorkIncomplete(
+                f"{len(lost)} segment(s) are in neither the memory nor the shard results (first: {lost[0][:80]!r}); "
+                f"the sources, memory or options changed since the plan: plan again and rerun the shards")
+        return [None] * len(texts)
 
 
-def read_results(path: Path) -> list[tuple[bytes, str, str]]:
+def read_results(path: Path) -> list[tuple[bytes, str, str | None]]:
+    """(key, source, target) rows of one result file; target is None where the backend gave up."""
     import polars as pl
 
     frame = pl.read_parquet(path, columns=["key", "source", "target"])
     return list(zip(frame["key"].to_list(), frame["source"].to_list(), frame["target"].to_list()))
 
 
-def merge_results(wd: Workdir, plan: dict[str, Any], memory) -> dict[str, int]:
-    """Put every shard's results into the memory (first writer wins; a rerun adds nothing)."""
-    rows = added = 0
+def merge_results(wd: Workdir, plan: dict[str, Any], memory, given_up: set[bytes] | None = None) -> dict[str, int]:
+    """Put every shard's results into the memory (first writer wins; a rerun adds nothing). Segments the backend gave
+    up on are not stored (so a later plan sends them again); their keys are added to `given_up`."""
+    rows = added = failed = 0
     for i in range(plan["shards"]["count"]):
         for part in wd.result_files(i):
             batch = read_results(part)
             rows += len(batch)
-            added += memory.put(batch, origin=plan["backend"]["fingerprint"])
-    return {"rows": rows, "added": added}
+            done = [r for r in batch if r[2] is not None]
+            if given_up is not None:
+                given_up.update(r[0] for r in batch if r[2] is None)
+            failed += len(batch) - len(done)
+            added += memory.put(done, origin=plan["backend"]["fingerprint"])
+    return {"rows": rows, "added": added, "given_up": failed}
 
 
 def shard_usage(wd: Workdir, plan: dict[str, Any]) -> dict[str, Any]:
@@ -525,7 +542,7 @@ def open_assembly(workdir: str | Path, plan: dict[str, Any]):
     backend = PlannedBackend(plan, shard_usage(wd, plan))
     backend_obj, memory, pipeline = build_pipeline(cfg, backend=backend)
     try:
-        merged = merge_results(wd, plan, memory)
+        merged = merge_results(wd, plan, memory, backend.given_up)
     except BaseException:
         memory.close()
         raise
@@ -536,7 +553,8 @@ def cluster_manifest(workdir: str | Path, plan: dict[str, Any], merged: dict[str
     return {"cluster": {"workdir": str(workdir), "plan_id": plan["plan_id"], "shards": plan["shards"]["count"],
                         "segments_planned": plan["counts"]["segments_missing"],
                         "characters_planned": plan["counts"]["characters_missing"],
-                        "results_merged": merged["rows"], "memory_rows_added": merged["added"]}}
+                        "results_merged": merged["rows"], "memory_rows_added": merged["added"],
+                        "given_up": merged["given_up"]}}
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ class TranslateWorker:
         texts = batch.column("source").to_pylist()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths batch better
         ordered = [texts[i] for i in order]
-        out: list[str | None] = [None] * len(texts)
+        out: list[str | None] = [None] * len(texts)  # None stays None where the backend gave up
         for indices, outputs in translate_texts(self.backend, ordered):
             for j, text in zip(indices, outputs):
                 out[order[j]] = text
@@ -168,6 +168,7 @@ def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, s
         finished = time.time()
         for i in pending:
             mark_done(wd, i, plan, {"engine": "ray", "translated": writers[i].written,
+                                    "given_up": writers[i].given_up,
                                     "timing": {"started": started, "finished": finished,
                                                "seconds": round(finished - started, 3)}})
     shutil.rmtree(resume_dir, ignore_errors=True)
