@@ -15,11 +15,14 @@ import polars as pl
 import pytest
 import synthetic
 from conftest import ROOT, load_json, run_cli
+from fakes import FakeDeepL
+from remote_support import KEY, captions, fast_deepl_sdk  # noqa: F401  (fast_deepl_sdk is a fixture)
 
 from translate.backends.base import BUILTIN_BACKENDS
 from translate.backends.pseudo import PseudoBackend
-from translate.cluster import Workdir, config_for_plan, load_plan, shard_states
+from translate.cluster import Workdir, config_for_plan, config_from_plan, load_plan, open_backend, shard_states
 from translate.config import RunConfig
+from translate.executors.ray import TranslateWorker
 from translate.executors.slurm import array_spec, array_task_id, submit_commands
 from translate.memory import TranslationMemory
 
@@ -290,6 +293,48 @@ def test_segments_the_backend_gave_up_on_are_rejected_as_in_a_single_run(tmp_pat
     assert main("plan", "--src", src, "--backend", "giveup", "--out", out, "--workdir", wd, "--shards", 1, "--force",
                 "-q") == 0
     assert load_plan(wd)["counts"]["segments_missing"] == manifest["cluster"]["given_up"]
+
+
+def test_deepl_shards_use_the_synced_glossary_and_match_a_single_run(tmp_path, monkeypatch, fast_deepl_sdk):  # noqa: F811
+    """DeepL with the shipped glossary: plan syncs it and names it in the fingerprint; each shard must build its
+    backend the same way (reusing that glossary and sending its id), or its fingerprint lacks the glossary and the
+    shard refuses to work."""
+    hydrant = {"id": "h1", "image": "h1.jpg", "conversations": [
+        {"from": "human", "value": "<image>\nWhat is next to the fire hydrant?"},
+        {"from": "gpt", "value": "A dog sits next to a red fire hydrant on the sidewalk."}]}
+    src = captions(tmp_path / "captions.json", 30, extra=[hydrant])
+    monkeypatch.setenv("DEEPL_AUTH_KEY", KEY)
+    with FakeDeepL(auth_keys={KEY}) as fake:
+        common = ["--src", src, "--backend", "deepl", "--opt", f"server_url={fake.url}", "--opt",
+                  "retry_backoff=0.01", "-q"]
+        wd, out = tmp_path / "work", tmp_path / "sharded"
+        assert main("plan", *common, "--out", out, "--workdir", wd, "--shards", 2) == 0
+        plan = load_plan(wd)
+        assert plan["backend"]["fingerprint"].startswith("deepl/KO/glossary=")
+        assert fake.translate_log == [] and len(fake.glossaries) == 1  # plan sends no text; the glossary is there
+        (gid,) = fake.glossaries
+        worker = TranslateWorker(plan)  # the Ray actor builds its backend the same way
+        assert worker.backend.fingerprint() == plan["backend"]["fingerprint"] and worker.backend.glossary_id == gid
+        del worker
+        shard_backend = open_backend(plan, config_from_plan(plan))
+        assert shard_backend.glossary_id == gid
+        shard_backend.close()
+        for i in range(2):
+            assert main("work", "--workdir", wd, "--shard", i, "-q") == 0
+        assert shard_states(wd, plan) == ["done", "done"]
+        # Every shard request applied the glossary the plan synced; the shards reused it (no new upload).
+        assert fake.translate_log and all(r["glossary_id"] == gid for r in fake.translate_log)
+        assert list(fake.glossaries) == [gid]
+        sent = len(fake.translate_log)
+        assert main("assemble", "--workdir", wd, "-q") == 0
+        assert len(fake.translate_log) == sent  # assemble sends nothing
+        single = tmp_path / "single"
+        assert main("run", *common, "--out", single) == 0
+    assert outputs(out) == outputs(single)
+    kept = outputs(out)["ko_captions.json"].decode()
+    assert "소화전" in kept  # the glossary term, applied by the engine
+    manifest = load_json(out / "ko_captions.manifest.json")
+    assert manifest["backend"]["fingerprint"] == plan["backend"]["fingerprint"]
 
 
 def test_slurm_helpers():

@@ -61,6 +61,10 @@ def artifacts(tmp_path_factory):
         # The cluster plan writes the run's configuration and the work units down.
         record(_run("plan", "--src", src, "--out", base / "cluster_out", "--workdir", base / "work", "--shards", 2,
                     *deepl))
+        # The shards translate with the key (results, done markers), assemble writes outputs from them.
+        for shard in (0, 1):
+            record(_run("work", "--workdir", base / "work", "--shard", shard))
+        record(_run("assemble", "--workdir", base / "work"))
 
         # Refused, exhausted and misconfigured runs print messages; none may carry the key.
         fake.auth_keys = {"another-key:fx"}
@@ -95,6 +99,8 @@ def test_no_file_written_by_any_command_holds_the_key(artifacts):
     # The artifacts are really there: outputs, rejected, manifests, the memory with its WAL, cluster results.
     assert {"ko_data.json", "ko_data.rejected.jsonl", "ko_data.manifest.json", "translation_memory.sqlite"} <= names
     assert any(p.suffix == ".parquet" for p in files) and "plan.json" in names
+    assert {"done.json", "part-000000"} <= names | {p.name[:11] for p in files}
+    assert (base / "cluster_out" / "ko_data.manifest.json").is_file()
     leaks = {str(p.relative_to(base)): _leaks(p.read_bytes()) for p in files}
     assert {k: v for k, v in leaks.items() if v} == {}
 

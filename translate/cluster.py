@@ -304,14 +304,27 @@ def shard_index(shard: int | None, plan: dict[str, Any]) -> int:
 
 
 def open_backend(plan: dict[str, Any], cfg: RunConfig) -> Backend:
-    """The plan's backend, checked to translate exactly as planned (same fingerprint, so the same memory keys)."""
+    """The plan's backend, built as `run` and `plan` build it, and checked to translate exactly as planned (same
+    fingerprint, so the same memory keys).
+
+    `load_protection` is the step `run` takes after creating the backend: it loads the glossary and, for an engine
+    with a native glossary (DeepL), syncs the terms to the account (reusing the identical glossary `plan` put there)
+    and names it in the fingerprint. Skipping it would leave the glossary out of both the requests and the
+    fingerprint."""
+    from translate.cli import load_protection
+
     backend = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
-    if backend.fingerprint() != plan["backend"]["fingerprint"]:
-        planned = plan["backend"]["fingerprint"]
+    try:
+        load_protection(cfg, backend)
         got = backend.fingerprint()
+    except BaseException:
+        backend.close()
+        raise
+    planned = plan["backend"]["fingerprint"]
+    if got != planned:
         backend.close()
         raise ConfigError(f"the backend here translates as {got!r}, the plan as {planned!r}: an option that changes "
-                          f"the output (model, beam size, …) differs; use the plan's options or plan again")
+                          f"the output (model, beam size, glossary, …) differs; use the plan's options or plan again")
     return backend
 
 
