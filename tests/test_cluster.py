@@ -295,6 +295,69 @@ def test_segments_the_backend_gave_up_on_are_rejected_as_in_a_single_run(tmp_pat
     assert load_plan(wd)["counts"]["segments_missing"] == manifest["cluster"]["given_up"]
 
 
+def test_failing_backend_stops_the_shard_with_exit_5_and_the_rerun_matches_a_single_run(tmp_path, make_instruct):
+    small = [make_instruct(40, "small.json", seed=3)]
+    single = single_run(tmp_path, small)
+    out, wd = tmp_path / "sharded", tmp_path / "work"
+    assert main(*plan_args(wd, out, small, 2, "--opt", "batch_size=4")) == 0
+    plan = load_plan(wd)
+    res = run_cli("work", "--workdir", wd, "--shard", 0, "--flush-rows", 4, "--opt", "fail_after_batches=1")
+    assert res.returncode == 5, res.stderr
+    message = res.stderr.strip()
+    assert message.startswith("error: ") and "injected failure" in message and "Traceback" not in res.stderr
+    # The batch translated before the failure was written; the shard is partial, not done.
+    assert shard_states(wd, plan)[0] == "partial"
+    assert pl.read_parquet(Workdir(wd).result_files(0)).height == 4
+    res = run_cli("work", "--workdir", wd, "--shard", 0)
+    assert res.returncode == 0 and "4 kept from an earlier attempt" in res.stderr, res.stderr
+    assert main("work", "--workdir", wd, "--shard", 1, "-q") == 0
+    assert main("assemble", "--workdir", wd, "-q") == 0
+    assert outputs(out) == outputs(single)
+
+
+class CrashingBackend(PseudoBackend):
+    """A plug-in that fails as third-party code does: a plain exception on its second batch, or nonsense answers."""
+
+    name = "crashing"
+
+    def __init__(self, source_lang, target_lang, batch_size: int = 4, mode: str = "raise"):
+        super().__init__(source_lang, target_lang, batch_size=batch_size)
+        self.mode = mode
+
+    def translate(self, texts):
+        if self.batches >= 1:
+            if self.mode == "raise":
+                raise RuntimeError("CUDA out of memory (simulated)")
+            return texts[:-1]  # one translation short
+        return super().translate(texts)
+
+
+@pytest.mark.parametrize("mode, words", [("raise", "RuntimeError: CUDA out of memory"),
+                                         ("short", "returned 3 translations for 4 texts")])
+def test_plugin_exceptions_and_bad_answers_become_backend_errors_in_shards(tmp_path, make_instruct, monkeypatch,
+                                                                         capsys, mode, words):
+    """Shards (local and Ray actors) check backend answers as `run` does: exit 5 and one line, never a traceback."""
+    import pyarrow as pa
+
+    from translate.errors import BackendError
+
+    monkeypatch.setitem(BUILTIN_BACKENDS, "crashing", f"{__name__}:CrashingBackend")
+    src = make_instruct(30, "instruct.json", seed=7)
+    wd = tmp_path / "work"
+    assert main("plan", "--src", src, "--backend", "crashing", "--opt", f"mode={mode}", "--out", tmp_path / "out",
+                "--workdir", wd, "--shards", 1, "-q") == 0
+    capsys.readouterr()
+    assert main("work", "--workdir", wd, "--shard", 0, "--flush-rows", 4, "-q") == 5
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and words in err and "\n" not in err, err
+    assert shard_states(wd, load_plan(wd)) == ["partial"]  # the first batch is kept for the rerun
+    worker = TranslateWorker(load_plan(wd))
+    texts = [f"caption number {i}" for i in range(8)]
+    table = pa.table({"shard": pa.array([0] * 8, pa.uint32()), "key": [t.encode() for t in texts], "source": texts})
+    with pytest.raises(BackendError, match=words):
+        worker(table)
+
+
 def test_deepl_shards_use_the_synced_glossary_and_match_a_single_run(tmp_path, monkeypatch, fast_deepl_sdk):  # noqa: F811
     """DeepL with the shipped glossary: plan syncs it and names it in the fingerprint; each shard must build its
     backend the same way (reusing that glossary and sending its id), or its fingerprint lacks the glossary and the
