@@ -421,9 +421,13 @@ def test_plan_never_writes_secrets(tmp_path, blip_excerpt):
 DOCKER = ROOT / "docker"
 
 
-def _dockerfile_copies(path: Path) -> list[str]:
+def _dockerfile_copies(path: Path, upto: str | None = None) -> list[str]:
+    """The sources of every COPY/ADD in a Dockerfile (those before the first `upto` text, if given)."""
     sources = []
-    text = re.sub(r"\\\n", " ", path.read_text())
+    text = path.read_text()
+    if upto is not None:
+        text = text[:text.index(upto)]
+    text = re.sub(r"\\\n", " ", text)
     for line in text.splitlines():
         parts = line.split()
         if parts and parts[0].upper() in ("COPY", "ADD"):
@@ -442,6 +446,29 @@ def test_every_path_a_dockerfile_copies_exists(name):
     for src in copies:
         assert (ROOT / src).exists(), f"{name} copies {src}, which is not in the repository"
         assert src.rstrip("/") in kept, f"{name} copies {src}, which {name}.dockerignore leaves out"
+
+
+@pytest.mark.parametrize("name", ["Dockerfile", "Dockerfile.gpu"])
+def test_a_dockerfile_copies_every_file_pyproject_names_before_installing(name):
+    """`pip install .` reads the files pyproject.toml names (the readme, a license file): they must be in the image
+    by then."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    named = []
+    for key in ("readme", "license"):
+        value = project.get(key)
+        if key == "readme" and isinstance(value, str):
+            named.append(value)
+        elif isinstance(value, dict) and "file" in value:
+            named.append(value["file"])
+    assert "README.md" in named
+    copied = _dockerfile_copies(DOCKER / name, upto="RUN pip install")
+    for path in named:
+        assert (ROOT / path).is_file() and path in copied, f"{name} does not copy {path} before `pip install`"
 
 
 def test_sbatch_script_runs_the_shard_of_its_array_task():
