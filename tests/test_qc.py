@@ -285,3 +285,28 @@ def test_committed_corrupted_file_matches_its_generator():
     committed = json.loads((qc_support.FIXTURE / "ko_corrupted.json").read_text(encoding="utf-8"))
     truth = json.loads((qc_support.FIXTURE / "ko_corrupted.labels.json").read_text(encoding="utf-8"))
     assert committed == records and truth == labels
+
+
+def test_qc_log_lines_are_exactly_the_rows_qc_row_describes():
+    """write_qc_rows formats lines by hand for speed; each must parse to qc_row's dict, escapes included."""
+    import json as _json
+
+    from translate.qc import Reason, TurnCheck, qc_row, write_qc_rows
+
+    class Log:
+        def __init__(self):
+            self.text = ""
+
+        def write_text(self, text):
+            self.text += text
+
+    turns = [("human", "conversations[0].value", TurnCheck([], 10, 5, 0.5, 0.987)),
+             ("gpt", "conversations[1].value", TurnCheck([Reason("length_ratio", "x", "d")], 10, 50, 5.0, None)),
+             (None, "", TurnCheck([Reason("bad_role", "", ""), Reason("nul_character", "", "")]))]
+    for rid in ("id\u00e9 \"quoted\"", 7, None):
+        log = Log()
+        write_qc_rows(log, '/tmp/a "b".json', 3, rid, turns, "rejected")
+        lines = log.text.splitlines()
+        assert log.text.endswith("\n") and len(lines) == len(turns)
+        for line, (role, field, check) in zip(lines, turns):
+            assert _json.loads(line) == qc_row('/tmp/a "b".json', 3, rid, role, field, check, "rejected")

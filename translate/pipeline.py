@@ -40,6 +40,9 @@ from translate.protect import Protected, Protector, SpanLost
 from translate.qc import HARD_REASONS, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
 
 ON_REJECT = ("drop", "keep-source", "keep")
+# Entries in each per-value cache before it is emptied: enough for LLaVA's repeated prompts, small enough that memory
+# use stays flat on any file size.
+_CACHE_SIZE = 4096
 # A word an engine could translate: two letters in a row, or one letter outside ASCII (a CJK character).
 _WORD = re.compile(r"[^\W\d_]{2}|[^\W\d_A-Za-z]")
 
@@ -124,6 +127,8 @@ class Segmenter:
         self._template_keys = {
             segment_key(body, source_lang, target_lang, "template"): body for body in self.templates
         }
+        # LLaVA repeats its questions and prompts thousands of times: protect and key each distinct value once.
+        self._protected_cache: dict[str, tuple[Protected, bytes | None]] = {}
 
     def key_for(self, body: str) -> bytes:
         if body in self.templates:
@@ -155,9 +160,16 @@ class Segmenter:
         if problems:
             return PreparedRecord(item, problems, [])
         fields = []
+        cache = self._protected_cache
         for fpath, role, value in translatable_fields(item.record):
-            protected = self.protector.protect(value)
-            fields.append(PreparedField(fpath, role, value, protected, self.key_for_protected(protected)))
+            hit = cache.get(value)
+            if hit is None:
+                protected = self.protector.protect(value)
+                hit = (protected, self.key_for_protected(protected))
+                if len(cache) >= _CACHE_SIZE:
+                    cache.clear()
+                cache[value] = hit
+            fields.append(PreparedField(fpath, role, value, hit[0], hit[1]))
         return PreparedRecord(item, [], fields)
 
 
@@ -227,6 +239,7 @@ class Assembler:
     def __init__(self, protector: Protector, checker: QualityChecker):
         self.protector = protector
         self.checker = checker
+        self._clean_checks: dict[tuple[str, str, str], Any] = {}
 
     def assemble(self, prepared: PreparedRecord, found: dict[bytes, str]) -> tuple[dict[str, Any], list[Reason]]:
         values: list[str] = []
@@ -251,7 +264,16 @@ class Assembler:
                 self.turns.append((f.role, name, TurnCheck(reasons[-1:], len(f.value), len(found[f.key]))))
                 values.append(found[f.key])
                 continue
-            check = self.checker.inspect(f.value, restored, f.role, name)  # check_turn's reasons, with measurements
+            # The same source and translation (a repeated question) always checks the same; a clean result holds no
+            # field name, so it can be reused as is.
+            memo = (f.value, restored, f.role)
+            check = self._clean_checks.get(memo)
+            if check is None:
+                check = self.checker.inspect(f.value, restored, f.role, name)  # check_turn's reasons, with measurements
+                if not check.reasons:
+                    if len(self._clean_checks) >= _CACHE_SIZE:
+                        self._clean_checks.clear()
+                    self._clean_checks[memo] = check
             reasons.extend(check.reasons)
             self.turns.append((f.role, name, check))
             values.append(restored)

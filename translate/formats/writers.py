@@ -147,6 +147,10 @@ class JsonLinesWriter:
     def write(self, record: Any) -> None:
         self._file.write(dumps(record) + "\n")
 
+    def write_text(self, lines: str) -> None:
+        """Lines already encoded as JSON, each ending in a newline (for callers that format rows themselves)."""
+        self._file.write(lines)
+
     def __exit__(self, exc_type, exc, tb) -> None:
         self._file.__exit__(exc_type, exc, tb)
 
