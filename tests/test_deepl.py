@@ -270,3 +270,16 @@ def test_sync_glossary_creates_reuses_and_replaces(fake):
     assert b2.translate(["A dog and a kite"]) == [pseudo_localise("A ") + "강아지" + pseudo_localise(" and a kite")]
     assert fake.translate_log[-1]["glossary_id"] == gid2
     assert b2.usage()["glossary_id"] == gid2
+
+
+def test_a_glossary_deferred_offline_is_used_by_the_first_request(fake):
+    """Built offline (as for an estimate) and then switched online: the first batch must already carry the glossary
+    the fingerprint names, not be sent without it."""
+    b = backend(fake)
+    b.offline = True
+    assert b.sync_glossary({"dog": "개"}, "llava-ko") == ""
+    fingerprint = b.fingerprint()
+    b.offline = False
+    assert b.translate(["A dog"]) == [pseudo_localise("A ") + "개"]
+    assert fake.translate_log[0]["glossary_id"] == b.glossary_id != ""
+    assert b.fingerprint() == fingerprint

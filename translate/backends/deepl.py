@@ -295,6 +295,13 @@ class DeepLBackend(Backend):
 
     def _send(self, group: list[int], payload: list[str], results: list[str | None]) -> None:
         texts = [payload[i] for i in group]
+        if self.offline:
+            raise BackendError("deepl: this backend was built offline (for an estimate) and sends nothing")
+        if self._pending_glossary is not None:
+            # Upload first: the request below must carry the id it produces (the fingerprint already names it).
+            terms, name = self._pending_glossary
+            self._pending_glossary = None
+            self.sync_glossary(terms, name)
         kwargs: dict[str, Any] = {"source_lang": self.source_code, "target_lang": self.target_code,
                                   "tag_handling": "xml", "ignore_tags": [self.placeholder.tag]}
         if self.formality:
@@ -305,12 +312,6 @@ class DeepLBackend(Backend):
             kwargs["model_type"] = self.model_type
         if self.glossary_id:
             kwargs["glossary"] = self.glossary_id
-        if self.offline:
-            raise BackendError("deepl: this backend was built offline (for an estimate) and sends nothing")
-        if self._pending_glossary is not None:
-            terms, name = self._pending_glossary
-            self._pending_glossary = None
-            self.sync_glossary(terms, name)
         client = self._client()
         answer = self._call("translation", client.translate_text, texts, **kwargs)
         if len(answer) != len(texts):
