@@ -37,9 +37,13 @@ class OutputError(TranslateError):
 
 
 class BackendError(TranslateError):
-    """A backend failed after its retries. What was translated before is in the memory; a rerun resumes."""
+    """A backend failed after its retries. What was translated before is in the memory; a rerun resumes.
+
+    `partial`, when a backend sets it, holds the translations it did finish in the failed batch (one entry per text,
+    None where it has none), so the pipeline can store them before stopping instead of paying for them again."""
 
     exit_code = 5
+    partial: list[str | None] | None = None
 
 
 class AuthenticationError(BackendError):

@@ -199,15 +199,28 @@ class SegmentTranslator:
         texts = [text for _, text in missing]
         for batch in iter_batches(texts, self.backend.max_batch_texts, self.backend.max_batch_chars):
             sources = [texts[i] for i in batch]
-            outputs = translate_batch(self.backend, sources)
+            try:
+                outputs = translate_batch(self.backend, sources)
+            except BackendError as stop:
+                # Keep what the backend finished in the failed batch (it was paid for), then stop.
+                if stop.partial is not None and len(stop.partial) == len(sources):
+                    self._store(batch, missing, sources, stop.partial, stats, found, complete=False)
+                raise
             # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
             # it, and its records are rejected with reason "backend_failed".
-            rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs) if out is not None]
-            self.memory.put(rows, origin=self.backend.fingerprint())
-            stats.segments_sent += len(rows)
-            stats.characters_sent += sum(map(len, sources))
-            found.update((k, out) for k, _, out in rows)
+            self._store(batch, missing, sources, outputs, stats, found)
         return found
+
+    def _store(self, batch: list[int], missing: list[tuple[bytes, str]], sources: list[str],
+               outputs: list[str | None], stats: Stats, found: dict[bytes, str], complete: bool = True) -> None:
+        rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs)
+                if isinstance(out, str)]
+        if rows:
+            self.memory.put(rows, origin=self.backend.fingerprint())
+        stats.segments_sent += len(rows)
+        # Every text of a batch that returned was sent, given up on or not; of a failed batch, only the finished ones.
+        stats.characters_sent += sum(len(src) for src, out in zip(sources, outputs) if complete or out is not None)
+        found.update((k, out) for k, _, out in rows)
 
 
 def translate_batch(backend: Backend, sources: list[str]) -> list[str | None]:

@@ -160,6 +160,10 @@ class GoogleBackend(Backend):
         results = await asyncio.gather(*(one(t) for t in texts), return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
+                if isinstance(r, BackendError):
+                    # The requests that did succeed before the stop were answered (and counted by the service):
+                    # hand them back so the pipeline stores them.
+                    r.partial = [x if isinstance(x, str) else None for x in results]
                 raise r
         return list(results)  # type: ignore[arg-type]
 
