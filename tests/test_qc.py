@@ -310,3 +310,22 @@ def test_qc_log_lines_are_exactly_the_rows_qc_row_describes():
         assert log.text.endswith("\n") and len(lines) == len(turns)
         for line, (role, field, check) in zip(lines, turns):
             assert _json.loads(line) == qc_row('/tmp/a "b".json', 3, rid, role, field, check, "rejected")
+
+
+@pytest.mark.parametrize("name", ["H. Jackson Brown", "Mary Higgins Clark", "Nikon D3200 Digital Camera",
+                                  "The Art of War", '"Harry Potter and the Goblet of Fire"'])
+def test_a_name_or_title_kept_as_is_is_not_untranslated(name):
+    """OCR-VQA answers authors and titles; an engine rightly returns them unchanged."""
+    from translate.qc import QualityChecker
+
+    assert QualityChecker("ko").check_turn(name, name, "gpt", "f") == []
+    strict = QualityChecker("ko", {"untranslated": {"max_name_words": 0}})
+    assert "untranslated" in [r.code for r in strict.check_turn(name, name, "gpt", "f")]
+
+
+@pytest.mark.parametrize("sentence", ["a man riding a horse", "The man is riding a horse on the beach.",
+                                      "A Man Riding A Horse On The Beach At Sunset Today Now"])
+def test_sentences_left_in_english_are_still_untranslated(sentence):
+    from translate.qc import QualityChecker
+
+    assert "untranslated" in [r.code for r in QualityChecker("ko").check_turn(sentence, sentence, "gpt", "f")]

@@ -88,7 +88,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     # (3+ letters, of a source with `min_words` or more) found in the output.
     # In a non-Latin target, a run of `max_latin_run` or more Latin-script words in a row is a sentence left in the
     # source language (brand names and short terms are shorter).
-    "untranslated": {"min_words": 3, "max_copied": 0.5, "max_latin_run": 6},
+    # `max_name_words`: an output identical to a source that reads as a proper name or title ("H. Jackson Brown",
+    # "Nikon D3200", OCR-VQA's author answers) is what a good engine returns, not a failure; 0 switches this off.
+    "untranslated": {"min_words": 3, "max_copied": 0.5, "max_latin_run": 6, "max_name_words": 8},
     # Share of the target script among the letters: below `min_share` fails, at or above `sure_share` passes, in
     # between langdetect decides. Outputs with fewer than `min_letters` letters are not judged.
     "wrong_script": {"min_share": 0.2, "sure_share": 0.6, "min_letters": 4, "langdetect": True},
@@ -266,6 +268,7 @@ class QualityChecker:
         self._min_words = int(v["untranslated"]["min_words"])
         self._max_copied = float(v["untranslated"]["max_copied"])
         self._latin_run = int(v["untranslated"]["max_latin_run"])
+        self._max_name_words = int(v["untranslated"]["max_name_words"])
         if self._latin_run < 2:
             raise ConfigError("[qc.untranslated] max_latin_run must be at least 2 words")
         self._latin_run_re = re.compile(
@@ -308,6 +311,8 @@ class QualityChecker:
             if on["empty_output"]:
                 reasons.append(Reason("empty_output", field, "the translation is empty"))
             return result
+        if out == src and self._is_name(src):
+            return result  # a name or title kept as it is: right in any script, and nothing else to judge
         if on["untranslated"] and out == src and len(src.split()) >= self._min_words:
             reasons.append(Reason("untranslated", field, "the output is identical to the source"))
             result.script_share = self._script_share(out)[0] if on["wrong_script"] else None
@@ -404,6 +409,14 @@ class QualityChecker:
         return (f"{self._script.name} is {share:.0%} of the letters and langdetect reads "
                 f"{best.lang!r} ({best.prob:.2f}), not {self._family!r}")
 
+    def _is_name(self, text: str) -> bool:
+        """A short phrase whose words all start with a capital or a digit (lower-case connectors such as "of" or
+        "van" allowed inside): a person, a product, a book title."""
+        words = text.split()
+        if not words or len(words) > self._max_name_words or not _NAME_START.match(words[0]):
+            return False
+        return all(_NAME_START.match(w) or w.lower() in _NAME_CONNECTORS for w in words[1:])
+
     def _copied(self, src: str, out: str) -> str | None:
         words = set(_WORD.findall(src.lower()))
         if len(words) < self._min_words:
@@ -468,6 +481,10 @@ class QualityChecker:
 
 
 # -- the QC log: one JSON line per checked turn, beside the outputs, read by `translate report` -------------------
+
+_NAME_START = re.compile(r"[\"'(]?[A-Z0-9]")
+_NAME_CONNECTORS = {"of", "the", "and", "a", "an", "in", "on", "for", "to", "with", "de", "da", "del", "van", "von",
+                    "la", "le", "du", "&", "-", "vs.", "at", "by"}
 
 QC_LOG_SUFFIX = ".qc.jsonl"
 # Record verdicts in the log: written as translated, rejected (not written), or written despite reasons under
