@@ -42,6 +42,19 @@ def cli():
     return run_cli
 
 
+def run_main(args: list, capsys) -> tuple[int, str, str]:
+    """The command line in this process (so fixtures' patches apply). Returns (exit code, stdout, stderr)."""
+    from translate.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
 def load_json(path: Path):
     with open(path, encoding="utf-8") as fh:
         return json.load(fh)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from translate.glossary import DNT_FILE, TEMPLATES_FILE, TERMS_FILE
+from conftest import run_main  # noqa: F401  (re-exported for the tests that import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = ROOT / "glossaries" / "ko"
@@ -102,14 +103,3 @@ def conv(rid: str, human: str, gpt: str) -> dict:
             "conversations": [{"from": "human", "value": human}, {"from": "gpt", "value": gpt}]}
 
 
-def run_main(args: list, capsys) -> tuple[int, str, str]:
-    """The command line in this process. Returns (exit code, stdout, stderr)."""
-    from translate.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err

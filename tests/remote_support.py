@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from translate.protect import image_layout
+from conftest import run_main  # noqa: F401  (re-exported for the tests that import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -43,19 +44,6 @@ TRICKY = [
         {"from": "human", "value": "Describe it.\n<image>"},
         {"from": "gpt", "value": "See https://example.com/a?b=1&c=2 for \"quotes\" and 'apostrophes'."}]},
 ]
-
-
-def run_main(args: list[str], capsys) -> tuple[int, str, str]:
-    """The command line in this process (so SDK settings patched by fixtures apply). Returns (code, out, err)."""
-    from translate.cli import main
-
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def load(path: Path) -> Any:
