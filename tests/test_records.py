@@ -54,3 +54,13 @@ def test_rebuilding_keeps_unknown_keys_and_order():
     assert rec["conversations"][0]["value"] == "a"  # the source is not mutated
     bench = {"question_id": 1, "text": "t", "category": "c"}
     assert with_values(bench, ["T"]) == {"question_id": 1, "text": "T", "category": "c"}
+
+
+def test_bench_answers_translate_text_and_prompt():
+    answer = {"question_id": 0, "prompt": "What is this?", "answer_id": "x", "model_id": "gpt-4-0314",
+              "metadata": {}, "text": "Diamond Head."}
+    assert [(f[0], f[1], f[2]) for f in translatable_fields(answer)] == [
+        (("text",), "bench", "Diamond Head."), (("prompt",), "human", "What is this?")]
+    out = with_values(answer, ["T", "P"])
+    assert out == dict(answer, text="T", prompt="P") and list(out) == list(answer)
+    assert [(p.code, p.field) for p in validate(dict(answer, prompt=3))] == [("bad_value", "prompt")]

@@ -57,7 +57,10 @@ def manifest(out: Path, src: str) -> dict:
 def values(record: dict) -> list[tuple[str, str]]:
     if "conversations" in record:
         return [(t["from"], t["value"]) for t in record["conversations"]]
-    return [("bench", record["text"])]
+    fields = [("bench", record["text"])]
+    if "prompt" in record:  # LLaVA-Bench answers repeat the question as `prompt`; it is translated too
+        fields.append(("human", record["prompt"]))
+    return fields
 
 
 def has_prose(value: str) -> bool:
@@ -120,7 +123,7 @@ def test_invariants_hold_on_every_record(runs, name):
         # 3. Same keys in the same order; every key but the translated values equal to the input.
         assert list(dst) == list(src)
         for key in src:
-            if key not in ("conversations", "text"):
+            if key not in ("conversations", "text", "prompt"):
                 assert dst[key] == src[key], key
         if "conversations" in src:
             assert [list(t) for t in dst["conversations"]] == [list(t) for t in src["conversations"]]

@@ -1,7 +1,8 @@
 """The LLaVA record schema: which fields are translated, and validation with reasons that name the field.
 
 A conversation record: ``{"id", "image"?, "conversations": [{"from": "human"|"gpt", "value": str}, ...], ...}``.
-A LLaVA-Bench record (question or answer JSONL): ``{"question_id", "image", "text", "category", ...}``.
+A LLaVA-Bench record (question or answer JSONL): ``{"question_id", "image", "text", "category", ...}``; in answer
+files the question is repeated as ``prompt`` and is translated too.
 Keys we don't know are kept verbatim; only the translatable values are replaced.
 """
 
@@ -54,7 +55,11 @@ def translatable_fields(record: dict[str, Any]) -> list[tuple[FieldPath, str, st
     convs = record.get("conversations")
     if convs is not None:
         return [(("conversations", i, "value"), turn["from"], turn["value"]) for i, turn in enumerate(convs)]
-    return [(("text",), "bench", record["text"])]
+    fields = [(("text",), "bench", record["text"])]
+    # LLaVA-Bench answer files repeat the question as `prompt`; a Korean benchmark needs it in Korean too.
+    if isinstance(record.get("prompt"), str):
+        fields.append((("prompt",), "human", record["prompt"]))
+    return fields
 
 
 def with_values(record: dict[str, Any], values: list[str]) -> dict[str, Any]:
@@ -63,7 +68,8 @@ def with_values(record: dict[str, Any], values: list[str]) -> dict[str, Any]:
     if "conversations" in record:
         out["conversations"] = [dict(turn, value=value) for turn, value in zip(record["conversations"], values)]
     else:
-        out["text"] = values[0]
+        for (path, _, _), value in zip(translatable_fields(record), values):
+            out[path[0]] = value
     return out
 
 
@@ -108,6 +114,11 @@ def validate(record: Any) -> list[Problem]:
         if images > 1:
             problems.append(Problem("multiple_image_tokens", "conversations", f"{images} <image> tokens in one record"))
     elif "text" in record:
+        if "prompt" in record and not isinstance(record["prompt"], str):
+            problems.append(Problem("bad_value", "prompt",
+                                    f"prompt is a {type(record['prompt']).__name__}, not a string"))
+        elif isinstance(record.get("prompt"), str):
+            problems.extend(_text_problems(record["prompt"], "prompt"))
         if not isinstance(record["text"], str):
             problems.append(Problem("bad_value", "text", f"text is a {type(record['text']).__name__}, not a string"))
         else:
