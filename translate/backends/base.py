@@ -1,8 +1,13 @@
 """The backend protocol, batching helpers and the registry.
 
 A backend is one class in one file. It declares its name, a fingerprint (the model and the options that change its
-output; part of every memory key), its batch limits and its placeholder style, and implements
-``translate(texts) -> texts`` (None for a text it gave up on). Third parties add backends through the entry-point group ``translate.backends``.
+output; part of every memory key), its batch limits, its placeholder style and its `Capabilities`, and implements
+``translate(texts) -> texts`` (None for a text it gave up on). Third parties add backends through the entry-point group
+``translate.backends``.
+
+Nothing outside a backend guesses what it can do: the pipeline, `estimate`, the glossary and the executors read
+`capabilities`, `request_characters` and `sync_glossary`, which every backend has (the defaults say "free, CPU, no
+native glossary, one text at a time").
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import importlib
 import inspect
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterator, Sequence
 
 from translate.errors import ConfigError
 from translate.protect import BRACKETS, PlaceholderStyle
@@ -24,7 +30,43 @@ BUILTIN_BACKENDS = {
     "nllb": "translate.backends.nllb:NLLBBackend",
     "deepl": "translate.backends.deepl:DeepLBackend",
     "google": "translate.backends.google:GoogleBackend",
+    "openai": "translate.backends.openai:OpenAIBackend",
 }
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend declares about itself, so that nothing has to probe it from outside.
+
+    - `billed`: requests cost money per character or token; `estimate` shows a bill.
+    - `wants_gpu`: runs a local model that wants one GPU per instance (Ray gives each actor one when it can).
+    - `native_glossary`: the engine applies a glossary itself (`sync_glossary`), so terms are not replaced by
+      placeholders.
+    - `record_context`: the engine translates better with the segments of one record together (an LLM keeps one
+      speech level and one rendering per conversation); the pipeline then calls `translate_records`.
+    """
+
+    billed: bool = False
+    wants_gpu: bool = False
+    native_glossary: bool = False
+    record_context: bool = False
+
+
+@dataclass
+class RecordTexts:
+    """The segments of one record that still need a translation, for engines with `record_context`.
+
+    `texts` are protected bodies in turn order; a segment shared by several records of one batch travels once, with
+    the first. `roles` gives each text's role ("human", "gpt", "bench", …). `context` holds the record's other
+    translatable values (protected source text, in turn order, with their roles) that are already translated or
+    empty, so the engine can still see the whole conversation. `image` is the record's image path as written in the
+    source (None for text-only records), for engines that look at the picture."""
+
+    texts: list[str]
+    roles: list[str]
+    context: list[tuple[str, str]] = field(default_factory=list)
+    image: str | None = None
+    record_id: Any = None
 
 
 class Backend:
@@ -32,8 +74,11 @@ class Backend:
 
     name: ClassVar[str] = "base"
     placeholder: ClassVar[PlaceholderStyle] = BRACKETS
+    capabilities: ClassVar[Capabilities] = Capabilities()
     max_batch_texts: int = 64
     max_batch_chars: int = 50_000
+    # A glossary already on the engine's account that the run should use (DeepL); None: sync one if needed.
+    glossary_id: str | None = None
 
     def __init__(self, source_lang: str, target_lang: str):
         self.source_lang = source_lang
@@ -50,6 +95,29 @@ class Backend:
         nothing is stored for it, its record is rejected as `backend_failed`, and a rerun tries it again. Raise a
         `translate.errors.BackendError` (or a subclass) to stop the run resumably."""
         raise NotImplementedError
+
+    def translate_records(self, records: list[RecordTexts]) -> list[list[str | None]]:
+        """One list of translations per record, one per text of `RecordTexts.texts`. Called instead of `translate`
+        when `capabilities.record_context` is set. The default flattens and calls `translate`, so every backend
+        accepts it. On failure, `BackendError.partial` is flat (one entry per text across all records, in order)."""
+        flat = [text for record in records for text in record.texts]
+        outputs = self.translate(flat)
+        if not isinstance(outputs, (list, tuple)) or len(outputs) != len(flat):
+            return outputs  # type: ignore[return-value]  # the caller reports the count mismatch
+        grouped, start = [], 0
+        for record in records:
+            grouped.append(list(outputs[start:start + len(record.texts)]))
+            start += len(record.texts)
+        return grouped
+
+    def request_characters(self, text: str) -> int:
+        """Characters the engine bills for `text` as sent (DeepL counts its XML escapes). Default: `len`."""
+        return len(text)
+
+    def sync_glossary(self, terms: dict[str, str], name: str) -> str | None:
+        """Make the engine's own glossary hold `terms` and use it; return its id. Only backends with
+        `capabilities.native_glossary` do anything here."""
+        return None
 
     def usage(self) -> dict[str, Any]:
         """Backend-specific counters for the manifest (e.g. billed characters)."""
@@ -138,14 +206,3 @@ def _coerce(value: str, annotation: Any, key: str) -> Any:
     except ValueError:
         raise ConfigError(f"option {key}={value!r} is not a valid {ann}") from None
     return value
-
-
-def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
