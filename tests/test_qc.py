@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import qc_support
-from translate import qc as qc_module
+from translate.qc import scripts as qc_scripts
 from translate.backends.base import Backend
 from translate.errors import ConfigError
 from translate.memory import TranslationMemory
@@ -110,13 +110,13 @@ def test_bad_settings_are_clear_errors(settings, message):
 
 def test_langdetect_runs_only_where_the_share_is_ambiguous(monkeypatch):
     calls = []
-    real = qc_module._langdetect()
+    real = qc_scripts.langdetect()
 
     def counting(text):
         calls.append(text)
         return real(text)
 
-    monkeypatch.setattr(qc_module, "_LANGDETECT", counting)
+    monkeypatch.setattr(qc_scripts, "_LANGDETECT", counting)
     for turn in qc_support.load_turns():
         KO.check_turn(turn.source, turn.output, turn.role, "f")
     assert calls == []  # clean Korean: the script share decides alone

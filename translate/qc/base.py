@@ -1,0 +1,105 @@
+"""What every quality check is made of: the target it judges for, the turn it looks at, and the `Check` base class.
+
+A check is a small class with a `name` (its reason code and its key in the config's ``[qc]`` table), its `defaults`
+(thresholds, overridable per target language in `defaults_for`), and `__call__(turn) -> detail | None`. The turn
+carries the source, the output and the role, plus measurements several checks share (the script share is counted
+once, from UTF-8 bytes, whoever asks first). Adding a check is one class in one module plus its line in
+`translate.qc.registry`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from translate.qc.scripts import LATIN, SCRIPTS, ScriptSpec, script_share
+
+SEVERITIES = ("reject", "warn")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The target language as the checks need it: its family ("ko" for "ko-KR") and its script."""
+
+    lang: str
+    family: str
+    script: ScriptSpec
+
+    @classmethod
+    def of(cls, lang: str) -> "Target":
+        family = lang.split("-")[0].lower()
+        return cls(lang, family, SCRIPTS.get(family, LATIN))
+
+    @property
+    def own_script(self) -> bool:
+        """Whether the target has a script of its own (not Latin, which it would share with English)."""
+        return self.family in SCRIPTS
+
+
+class Turn:
+    """One turn under inspection: `source` and `output` without ``<image>`` and outer whitespace, and the
+    measurements shared between checks, computed on first use."""
+
+    __slots__ = ("source", "output", "role", "target", "settled", "_script", "_cache")
+
+    def __init__(self, source: str, output: str, role: str, target: Target):
+        self.source = source
+        self.output = output
+        self.role = role
+        self.target = target
+        self.settled = False  # set by a check whose finding makes every later check moot
+        self._script: tuple[float | None, int, float] | None = None
+        self._cache: dict[str, Any] | None = None
+
+    def script(self, sure_share: float) -> tuple[float | None, int, float]:
+        """(target-script share of the letters, letter count, ASCII-letter share) of the output."""
+        if self._script is None:
+            self._script = script_share(self.output, self.target, sure_share)
+        return self._script
+
+    @property
+    def measured_script(self) -> tuple[float | None, int, float] | None:
+        return self._script
+
+    def memo(self, key: str, compute) -> Any:
+        """A measurement shared between checks (sentences, speech levels), computed once per turn."""
+        cache = self._cache
+        if cache is None:
+            cache = self._cache = {}
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+
+class Check:
+    """Base of every per-turn check. Subclasses set `name`, `defaults` and implement `__call__`."""
+
+    name: ClassVar[str]
+    # Thresholds and their defaults; every key may be set under ``[qc.<name>]``.
+    defaults: ClassVar[dict[str, Any]] = {}
+    # Whether a finding rejects the record ("reject") or is only logged ("warn"); ``[qc.<name>] severity``.
+    severity: ClassVar[str] = "reject"
+    # Whether keys beyond `defaults` are accepted (length_ratio: a role of one's own).
+    open_options: ClassVar[bool] = False
+    # Switched on by default for this target? (A check without a rule set for a language stays off there.)
+    on_by_default: ClassVar[bool] = True
+
+    def __init__(self, target: Target, options: dict[str, Any]):
+        self.target = target
+        self.options = options
+
+    @classmethod
+    def defaults_for(cls, target: Target) -> dict[str, Any]:
+        """The defaults for `target`; override for per-language thresholds."""
+        return dict(cls.defaults)
+
+    @classmethod
+    def enabled_for(cls, target: Target) -> bool:
+        return cls.on_by_default
+
+    @classmethod
+    def validate(cls, options: dict[str, Any]) -> None:
+        """Raise ConfigError for values that cannot work (called after the ``[qc]`` table is merged in)."""
+
+    def __call__(self, turn: Turn) -> str | None:
+        raise NotImplementedError

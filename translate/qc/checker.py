@@ -1,0 +1,78 @@
+"""`QualityChecker`: runs the enabled checks of the registry on each turn.
+
+`check_turn(source, output, role, field)` returns the reasons a turn fails (empty when it passes); `inspect` returns
+the same reasons with the measurements behind them (lengths, ratio, target-script share), which the pipeline writes to
+the per-turn QC log. A record with any reason gets a verdict of "rejected"; the policy (`--on-reject`) decides where
+it goes. The checks, their codes and thresholds: `translate.qc.registry` and docs/quality.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from translate.protect import IMAGE_TOKEN, image_layout
+from translate.qc.base import Target, Turn
+from translate.qc.form import EmptyOutput
+from translate.qc.language import Untranslated, WrongScript
+from translate.qc.registry import BY_NAME
+from translate.qc.settings import parse_settings
+from translate.qc.text import strip_image
+from translate.qc.verdict import TurnCheck
+from translate.reasons import Reason
+
+
+class QualityChecker:
+    """Runs the enabled checks on one turn. `settings` is the config's ``[qc]`` table: ``{"empty_output": False,
+    "length_ratio": {"gpt": [0.3, 1.2]}, ...}``; unknown names raise `ConfigError`."""
+
+    def __init__(self, target_lang: str, settings: dict[str, Any] | None = None):
+        self.target_lang = target_lang
+        self.settings = dict(settings or {})
+        parsed = parse_settings(target_lang, self.settings)
+        self.target = target = Target.of(target_lang)
+        built = {name: cls(target, parsed.values[name]) for name, cls in BY_NAME.items()}
+        self._enabled = parsed.enabled
+        self._empty_on = parsed.enabled[EmptyOutput.name]
+        # The untranslated check's name rule applies even with the check off (a kept name is simply right).
+        self._names: Untranslated = built[Untranslated.name]
+        wrong_script: WrongScript = built[WrongScript.name]
+        self._names.sure_share = wrong_script.sure_share
+        self._sure_share = wrong_script.sure_share
+        self._share_on = parsed.enabled[WrongScript.name]
+        # The loop: every enabled check but empty_output, which is settled before it.
+        self._checks = [built[name] for name in BY_NAME if parsed.enabled[name] and name != EmptyOutput.name]
+
+    def check_turn(self, source: str, output: str, role: str, field: str) -> list[Reason]:
+        return self.inspect(source, output, role, field).reasons
+
+    def inspect(self, source: str, output: str, role: str, field: str) -> TurnCheck:
+        reasons: list[Reason] = []
+        # The <image> check cannot be switched off: a lost token silently turns an image record into a text one.
+        if IMAGE_TOKEN in source or IMAGE_TOKEN in output:
+            if image_layout(source) != image_layout(output):
+                reasons.append(Reason("image_token", field,
+                                      f"<image> layout {image_layout(source)} became {image_layout(output)}"))
+        src = strip_image(source)
+        out = strip_image(output)
+        n_src, n_out = len(src), len(out)
+        result = TurnCheck(reasons, n_src, n_out, round(n_out / n_src, 4) if n_src else None)
+        if not src:
+            return result
+        if not out:
+            if self._empty_on:
+                reasons.append(Reason(EmptyOutput.name, field, EmptyOutput.DETAIL))
+            return result
+        if self._names.kept_name(src, out):
+            return result
+        turn = Turn(src, out, role, self.target)
+        for check in self._checks:
+            detail = check(turn)
+            if detail is not None:
+                reasons.append(Reason(check.name, field, detail))
+                if turn.settled:
+                    break
+        measured = turn.measured_script
+        if measured is None and self._share_on:
+            measured = turn.script(self._sure_share)
+        result.script_share = measured[0] if measured is not None else None
+        return result
