@@ -7,7 +7,7 @@ import json
 import pytest
 
 from translate.errors import InputFileError
-from translate.formats import readers
+from translate.formats import jsonstream
 from translate.formats.readers import RecordReader
 
 
@@ -18,7 +18,7 @@ def _records(n):
 
 @pytest.mark.parametrize("indent", [None, 4])
 def test_json_array_streams_across_tiny_chunks(tmp_path, monkeypatch, indent):
-    monkeypatch.setattr(readers, "_CHUNK", 7)  # every record straddles many buffer refills
+    monkeypatch.setattr(jsonstream, "_CHUNK", 7)  # every record straddles many buffer refills
     recs = _records(50)
     path = tmp_path / "a.json"
     path.write_text(json.dumps(recs, indent=indent, ensure_ascii=False), encoding="utf-8")
@@ -75,7 +75,7 @@ def test_json_errors_name_file_and_byte_offset(tmp_path, content, message, offse
 
 
 def test_byte_offset_counts_multibyte_text_before_the_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(readers, "_CHUNK", 16)
+    monkeypatch.setattr(jsonstream, "_CHUNK", 16)
     good = json.dumps([{"id": "한국어" * 20}], ensure_ascii=False)[:-1]  # drop the closing bracket
     data = (good + ", {oops}]").encode("utf-8")
     path = tmp_path / "bad.json"

@@ -1,17 +1,19 @@
-"""Readers and writers for LLaVA files (streamed JSON arrays and JSONL) and the record schema."""
+"""Readers and writers for LLaVA files (streamed JSON documents and JSONL, local or from a URL) and the record schema."""
 
-from translate.formats.readers import RecordReader, SourceItem, open_records
-from translate.formats.records import Problem, translatable_fields, validate, with_values
+from translate.formats.readers import RecordReader, SourceItem
+from translate.formats.records import translatable_fields, validate, with_values
+from translate.formats.sources import Source, SourceUnavailableError, open_source
 from translate.formats.writers import AtomicFile, JsonArrayWriter, JsonLinesWriter, write_json
 
 __all__ = [
     "AtomicFile",
     "JsonArrayWriter",
     "JsonLinesWriter",
-    "Problem",
+    "open_source",
     "RecordReader",
+    "Source",
     "SourceItem",
-    "open_records",
+    "SourceUnavailableError",
     "translatable_fields",
     "validate",
     "with_values",

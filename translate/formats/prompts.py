@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from translate.errors import ConfigError, InputFileError
 from translate.formats.writers import AtomicFile
@@ -257,8 +256,3 @@ def write_prompt_file(path: str | Path, text: str) -> None:
     with AtomicFile(path) as fh:
         fh.write(text)
 
-
-def iter_units(folder: PromptFolder) -> Iterator[tuple[PromptFile, Piece]]:
-    for f in folder.files:
-        for piece in f.units():
-            yield f, piece

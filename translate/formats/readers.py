@@ -1,25 +1,34 @@
-"""Streamed readers for JSON arrays and JSONL, detected from the first byte.
+"""Streamed readers for JSON documents and JSON Lines, from a local file or a URL (`translate.formats.sources`).
 
-A JSON array is parsed one element at a time from a sliding buffer, so a 600K-record file is never held whole.
-A syntax error stops the run with the file and byte offset (a JSON array cannot be resynchronised). In JSONL each
-line stands alone, so a broken line is quarantined as a rejected record and the rest goes on.
+The format comes from the file name: ``.json`` is one JSON document whatever its first line holds, ``.jsonl`` is JSON
+Lines. Only a name that says neither (``.txt``, no extension, a URL ending in ``?download``) is sniffed from its first
+bytes (`detect_format`).
+
+A JSON document is parsed one record at a time (`translate.formats.jsonstream`), so a 600K-record file is never held
+whole; a syntax error stops the run with the file and byte offset, since an array cannot be resynchronised. A top-level
+object is read through its list under `records_key`, or refused with the list-valued keys it has. In JSONL each line
+stands alone, so a broken line is quarantined as a rejected record and the rest goes on.
+
+Records come from `RecordDecoder`, which flags keys given twice and non-finite numbers for `validate` to reject.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-import re
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from translate.errors import InputFileError
+from translate.formats.decoding import RecordDecoder
+from translate.formats.jsonstream import TextStream, decode_reason, iter_document
+from translate.formats.sources import Source, open_source
 
-_WS = re.compile(r"[ \t\n\r]*")
-_DECODER = json.JSONDecoder()
-_CHUNK = 1 << 20
-BOM = "\ufeff"
+FORMATS = {".json": "json", ".jsonl": "jsonl"}
+_SNIFF_BYTES = 1 << 16
+_RECORD_KEYS = ("conversations", "text", "id", "question_id")
 
 
 @dataclass(slots=True)
@@ -34,123 +43,51 @@ class SourceItem:
 
 
 class RecordReader:
-    """Iterates `SourceItem`s. `format` is "json" or "jsonl"; `bytes_read` and `size` drive progress bars."""
+    """Iterates `SourceItem`s from a path, a URL or a `Source`. `format` is "json" or "jsonl"; `name` is the file
+    name (a URL's last component); `bytes_read` and `size` (None when a server does not say) drive progress bars.
+    `records_key` names the list to read in a file whose top level is an object (ignored for arrays and JSONL)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        try:
-            self.size = self.path.stat().st_size
-        except OSError as exc:
-            raise InputFileError(str(path), f"cannot read: {exc.strerror or exc}") from None
-        if self.path.is_dir():
-            raise InputFileError(str(path), "is a folder, not a file")
-        self.format = detect_format(self.path)
+    def __init__(self, source: str | os.PathLike | Source, records_key: str | None = None):
+        self.source = open_source(source)
+        self.path: Path | None = self.source.local_path
+        self.location = self.source.location
+        self.name = self.source.name
+        self.size = self.source.size
+        self.records_key = records_key
+        self.format = FORMATS.get(self.source.suffix.lower()) or self._sniff()
         self.bytes_read = 0
 
     def __iter__(self) -> Iterator[SourceItem]:
         if self.format == "json":
-            return self._iter_array()
+            return self._iter_document()
         return self._iter_lines()
 
-    # -- JSON array ---------------------------------------------------------------------------------------------
-    def _iter_array(self) -> Iterator[SourceItem]:
-        path = str(self.path)
-        with open(self.path, "rb") as fh:
-            decoder = codecs.getincrementaldecoder("utf-8")("strict")
-            buf = ""
-            base = 0  # byte offset of buf[0] in the file
-            raw_read = 0
-            eof = False
+    def _progress(self, n: int) -> None:
+        self.bytes_read = n
 
-            def more(size: int) -> bool:
-                nonlocal buf, raw_read, eof
-                if eof:
-                    return False
-                data = fh.read(size)
-                try:
-                    text = decoder.decode(data, final=not data)
-                except UnicodeDecodeError as exc:
-                    raise InputFileError(path, f"invalid UTF-8 ({exc.reason})", raw_read + exc.start) from None
-                raw_read += len(data)
-                self.bytes_read = raw_read
-                if not data:
-                    eof = True
-                buf += text
-                return bool(data)
-
-            def offset(pos: int) -> int:
-                return base + len(buf[:pos].encode("utf-8", "surrogatepass"))
-
-            more(_CHUNK)
-            pos = 0
-            if buf.startswith(BOM):
-                pos = 1
-            pos = _WS.match(buf, pos).end()
-            while pos >= len(buf) and more(_CHUNK):
-                pos = _WS.match(buf, pos).end()
-            if pos >= len(buf):
-                raise InputFileError(path, "file is empty; expected a JSON array of records", offset(pos))
-            if buf[pos] != "[":
-                raise InputFileError(path, f"expected a JSON array of records, found {buf[pos]!r}", offset(pos))
-            pos += 1
-            index = 0
-            expect_value = True  # after "[" or ",": a value (or "]" right after "[")
-            while True:
-                pos = _WS.match(buf, pos).end()
-                while pos >= len(buf):
-                    if not more(_CHUNK):
-                        raise InputFileError(path, "file ends inside the JSON array (truncated?)", offset(pos))
-                    pos = _WS.match(buf, pos).end()
-                ch = buf[pos]
-                if ch == "]" and (index == 0 or not expect_value):
-                    pos += 1
+    def _sniff(self) -> str:
+        with self.source.open() as fh:
+            head = fh.read(_SNIFF_BYTES)
+            while head and not head.lstrip(b" \t\r\n\xef\xbb\xbf"):
+                more = fh.read(_SNIFF_BYTES)
+                if not more:
                     break
-                if not expect_value:
-                    if ch != ",":
-                        raise InputFileError(path, f"expected ',' or ']' after record {index - 1}, found {ch!r}", offset(pos))
-                    pos += 1
-                    expect_value = True
-                    continue
-                # Parse one record; on failure, read more and retry, since the record may continue past the buffer.
-                grow = _CHUNK
-                while True:
-                    try:
-                        record, end = _DECODER.raw_decode(buf, pos)
-                        # A bare number at the very end of the buffer may continue in the next chunk.
-                        if end < len(buf) or not more(grow):
-                            break
-                        continue
-                    except json.JSONDecodeError as exc:
-                        if not more(grow):
-                            raise InputFileError(
-                                path, f"invalid JSON in record {index}: {_reason(exc)}", offset(exc.pos)
-                            ) from None
-                        grow *= 2
-                    except RecursionError:
-                        raise InputFileError(
-                            path, f"record {index} is nested too deeply to parse", offset(pos)) from None
+                head += more
+        return detect_format(head, self.location)
+
+    # -- JSON document ------------------------------------------------------------------------------------------
+    def _iter_document(self) -> Iterator[SourceItem]:
+        with self.source.open() as fh:
+            stream = TextStream(fh, self.location, self._progress)
+            for index, record in enumerate(iter_document(stream, RecordDecoder(), self.records_key)):
                 yield SourceItem(index, record)
-                index += 1
-                pos = end
-                expect_value = False
-                if pos > _CHUNK:  # drop what was consumed, keeping the byte offset right for error messages
-                    base += len(buf[:pos].encode("utf-8", "surrogatepass"))
-                    buf = buf[pos:]
-                    pos = 0
-            # Only whitespace may follow the closing bracket.
-            while True:
-                pos = _WS.match(buf, pos).end()
-                if pos < len(buf):
-                    raise InputFileError(path, "unexpected data after the end of the JSON array", offset(pos))
-                if not more(_CHUNK):
-                    return
 
     # -- JSONL --------------------------------------------------------------------------------------------------
     def _iter_lines(self) -> Iterator[SourceItem]:
-        path = str(self.path)
+        decoder = RecordDecoder()
         index = 0
         offset = 0
-        with open(self.path, "rb") as fh:
+        with self.source.open() as fh:
             for lineno, raw in enumerate(fh, 1):
                 start = offset
                 offset += len(raw)
@@ -159,64 +96,45 @@ class RecordReader:
                     raw = raw[len(codecs.BOM_UTF8):]
                 if not raw.strip():
                     continue  # blank lines carry no record
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    yield SourceItem(index, None, lineno, f"line {lineno} (byte {start + exc.start}): invalid UTF-8")
-                    index += 1
-                    continue
-                try:
-                    record = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield SourceItem(index, None, lineno,
-                                     f"line {lineno} (byte {start}): invalid JSON: {_reason(exc)}")
-                    index += 1
-                    continue
-                except RecursionError:
-                    yield SourceItem(index, None, lineno, f"line {lineno} (byte {start}): nested too deeply to parse")
-                    index += 1
-                    continue
-                yield SourceItem(index, record, lineno)
+                yield _parse_line(decoder, raw, index, lineno, start)
                 index += 1
+        if not index:
+            raise InputFileError(self.location, "file is empty; expected JSONL records (one JSON object per line)", 0)
 
 
-def _reason(exc: json.JSONDecodeError) -> str:
-    """The decoder's message without its dangling "at" / "starting at" (the byte offset is given separately)."""
-    msg = exc.msg
-    for tail in (" starting at", " at"):
-        if msg.endswith(tail):
-            return msg[: -len(tail)]
-    return msg
+def _parse_line(decoder: RecordDecoder, raw: bytes, index: int, lineno: int, start: int) -> SourceItem:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return SourceItem(index, None, lineno, f"line {lineno} (byte {start + exc.start}): invalid UTF-8")
+    try:
+        return SourceItem(index, decoder.decode(text), lineno)
+    except json.JSONDecodeError as exc:
+        return SourceItem(index, None, lineno, f"line {lineno} (byte {start}): invalid JSON: {decode_reason(exc)}")
+    except RecursionError:
+        return SourceItem(index, None, lineno, f"line {lineno} (byte {start}): nested too deeply to parse")
 
 
-def detect_format(path: Path) -> str:
-    """"json" when the first non-blank character is '[', else "jsonl". An empty file is an error."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-        while head and not head.lstrip(b" \t\r\n\xef\xbb\xbf"):
-            more = fh.read(4096)
-            if not more:
-                break
-            head += more
+def detect_format(head: bytes, location: str = "") -> str:
+    """The format of a file whose name says nothing, from its first bytes: "json" for a document (an array, a
+    pretty-printed object, one object alone), "jsonl" for one value per line. An empty head is an error."""
     stripped = head.lstrip(b" \t\r\n")
     if stripped.startswith(codecs.BOM_UTF8):
         stripped = stripped[len(codecs.BOM_UTF8):].lstrip(b" \t\r\n")
+    where = len(head) - len(stripped)
     if not stripped:
-        raise InputFileError(str(path), "file is empty; expected a JSON array or JSONL records", 0)
+        raise InputFileError(location, "file is empty; expected a JSON array or JSONL records", 0)
     if stripped[:1] == b"[":
         return "json"
-    if stripped[:1] == b"{":
-        # A pretty-printed object ("{" alone on its first line) is one document, not JSONL: say so rather than
-        # quarantine each of its lines as a broken record.
-        if stripped.split(b"\n", 1)[0].strip() == b"{":
-            raise InputFileError(
-                str(path), "the top level is a JSON object spread over lines; expected a JSON array of records "
-                "or JSONL (one record per line)", len(head) - len(stripped))
-        return "jsonl"
-    raise InputFileError(
-        str(path), f"expected a JSON array or JSONL records, found {stripped[:1]!r}", len(head) - len(stripped)
-    )
+    if stripped[:1] != b"{":
+        raise InputFileError(location, f"expected a JSON array or JSONL records, found {stripped[:1]!r}", where)
+    first, _, rest = stripped.partition(b"\n")
+    try:
+        value = json.loads(first)
+    except (ValueError, RecursionError):
+        return "json"  # "{" alone on its line, or a first line longer than the head: one document
+    if rest.strip():
+        return "jsonl"  # a second line follows a whole value
+    # One object alone: a record (JSONL with one line), or a document wrapping records under some key.
+    return "jsonl" if any(key in value for key in _RECORD_KEYS) else "json"
 
-
-def open_records(path: str | Path) -> RecordReader:
-    return RecordReader(path)
