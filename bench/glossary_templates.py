@@ -20,17 +20,13 @@ DEFAULT_SRC = ROOT.parent / "shared" / "data" / "blip_laion_cc_sbu_2k.json"
 
 
 def run(src: Path, out: Path, glossary: str) -> dict:
-    from translate.cli import build_pipeline
     from translate.config import RunConfig
+    from translate.runtime import open_job
 
     cfg = RunConfig(src=[str(src)], out=str(out), backend="pseudo", glossary=glossary)
-    backend, memory, pipeline = build_pipeline(cfg)
     started = time.perf_counter()
-    try:
-        pipeline.run_file(src, out)
-    finally:
-        backend.close()
-        memory.close()
+    with open_job(cfg) as job:
+        job.pipeline.run_file(src, out)
     manifest = json.loads((out / f"ko_{src.stem}.manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     return {"seconds": round(time.perf_counter() - started, 2),

@@ -255,7 +255,7 @@ def test_a_span_the_engine_changed_rejects_the_record(tmp_path, fake, capsys):
 
 def test_sync_glossary_creates_reuses_and_replaces(fake):
     b = backend(fake)
-    assert DeepLBackend.native_glossary is True
+    assert DeepLBackend.capabilities.native_glossary is True
     before = b.fingerprint()
     gid = b.sync_glossary({"dog": "개", "kite": "연"}, "llava-ko")
     assert b.glossary_id == gid and b.fingerprint() != before

@@ -263,16 +263,12 @@ def test_coverage_refuses_an_output_of_another_source(tmp_path):
 # -- in a run ------------------------------------------------------------------------------------------------------
 
 def _run(src: Path, out: Path, glossary: str | None, backend: Backend | None = None, memory: Path | None = None):
-    from translate.cli import build_pipeline
+    from translate.runtime import open_job
 
     cfg = RunConfig(src=[str(src)], out=str(out), backend="pseudo", glossary=glossary,
                     memory=str(memory) if memory else None)
-    backend_obj, memory_obj, pipeline = build_pipeline(cfg, backend=backend)
-    try:
-        stats = pipeline.run_file(src, out)
-    finally:
-        backend_obj.close()
-        memory_obj.close()
+    with open_job(cfg, backend=backend) as job:
+        stats = job.pipeline.run_file(src, out)
     return stats, json.loads((out / f"ko_{src.stem}.manifest.json").read_text(encoding="utf-8"))
 
 

@@ -17,7 +17,7 @@ from translate.errors import ConfigError, InputFileError
 from translate.formats.prompts import parse_prompt_file, read_prompt_folder
 from translate.memory import TranslationMemory
 from translate.pipeline import Pipeline, RunOptions
-from translate.prompts import MANIFEST, REJECTED, translate_prompts
+from translate.prompt_folders import MANIFEST, REJECTED, translate_prompts
 
 FIXTURES = Path(__file__).parent / "fixtures" / "llava_prompts"
 FOLDERS = ("complex_reasoning", "conversation", "detail_description")
@@ -231,7 +231,7 @@ def test_unknown_files_are_skipped_not_copied(tmp_path):
 
 
 def test_cli_prompts_command(tmp_path):
-    import translate.cli_prompts  # noqa: F401  (registers the command)
+    import translate.cli.prompts  # noqa: F401  (registers the command)
     from translate.cli import app
 
     out = tmp_path / "ko"

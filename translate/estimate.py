@@ -34,8 +34,6 @@ DEFAULT_PRICE_PER_MILLION = 25.0
 DEFAULT_CURRENCY = "USD"
 DEFAULT_CHARS_PER_TOKEN = 4.0
 DEEPL_FREE_MONTHLY_CHARACTERS = 500_000
-# Backends that bill per character; --measure would spend money on them.
-BILLED_BACKENDS = {"deepl"}
 
 
 @dataclass
@@ -86,12 +84,13 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
         raise ConfigError("--chars-per-token must be positive")
     if tokens_per_second is not None and tokens_per_second <= 0:
         raise ConfigError("--tokens-per-second must be positive")
-    if measure and backend.name in BILLED_BACKENDS:
+    billed_backend = backend.capabilities.billed  # --measure would spend money on it
+    if measure and billed_backend:
         raise ConfigError(f"--measure would send (and pay for) text on {backend.name}; "
                           "give --tokens-per-second instead, or measure with another backend")
     sample: list[str] = []
     # What the service counts per text, where that differs from the segment's length (DeepL: the XML-escaped text).
-    billed_length = getattr(backend, "request_characters", len)
+    billed_length = backend.request_characters
     billed_total = 0
 
     def on_missing(missing: list[tuple[bytes, str]]) -> None:
@@ -105,7 +104,7 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
     if measure and len(sample) >= 2:
         tokens_per_second = measure_rate(backend, sample, chars_per_token)
         rate_source = "measured"
-    billed = billed_total if backend.name in BILLED_BACKENDS else None
+    billed = billed_total if billed_backend else None
     cost = None
     if billed is not None and price_per_million is not None:
         cost = billed / 1_000_000 * price_per_million

@@ -22,7 +22,7 @@ import re
 import time
 from typing import Any, ClassVar
 
-from translate.backends.base import Backend
+from translate.backends.base import Backend, Capabilities
 from translate.errors import AuthenticationError, BackendError, ConfigError, QuotaExceededError
 from translate.protect import Span, XmlKeepStyle
 
@@ -116,7 +116,7 @@ def deepl_source(lang: str) -> str:
 class DeepLBackend(Backend):
     name = "deepl"
     placeholder: ClassVar[DeepLXmlStyle] = DEEPL_XML
-    native_glossary: ClassVar[bool] = True
+    capabilities = Capabilities(billed=True, native_glossary=True)
     max_batch_texts = MAX_TEXTS
     # Characters per batch; the byte limit is enforced again on the encoded request (non-ASCII text grows).
     max_batch_chars = 60_000

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from translate.backends.base import Backend
+from translate.backends.base import Backend, Capabilities
 from translate.errors import BackendError, ConfigError
 from translate.nllb_models import DEFAULT_MODEL, find_spm, model_identity, nllb_code, read_vocabulary, resolve_model
 from translate.protect import BRACKETS
@@ -84,6 +84,7 @@ def weight_family(compute_type: str) -> str:
 
 class NLLBBackend(Backend):
     name = "nllb"
+    capabilities = Capabilities(wants_gpu=True)
     placeholder = BRACKETS
 
     def __init__(

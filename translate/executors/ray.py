@@ -12,27 +12,22 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from translate.cluster import (
+from translate.backends.base import load_backend_class
+from translate.cluster.work import ResultWriter, mark_done, open_backend, translate_texts
+from translate.cluster.workdir import (
     WORK_FLUSH_ROWS,
     WORK_FLUSH_SECONDS,
-    ResultWriter,
     Workdir,
-    _is_done,
     config_from_plan,
     load_plan,
-    mark_done,
-    open_backend,
     plan_folder,
     remaining,
-    translate_texts,
     write_parquet,
 )
 from translate.errors import BackendError, ConfigError, TranslateError
-
-# Backends that want a GPU each when the Ray cluster has GPUs.
-GPU_BACKENDS = ("nllb",)
+from translate.executors.base import Executor, ProgressCallback, pending_shards
 
 
 class TranslateWorker:
@@ -77,7 +72,9 @@ def ensure_ray(quiet: bool = True):
 
 
 def default_gpus(ray, backend: str, options: dict[str, Any]) -> float:
-    if backend not in GPU_BACKENDS or str(options.get("device", "auto")) == "cpu":
+    """One GPU per actor for a backend that wants one (`Capabilities.wants_gpu`), when the cluster has GPUs and the
+    run did not ask for the CPU."""
+    if not load_backend_class(backend).capabilities.wants_gpu or str(options.get("device", "auto")) == "cpu":
         return 0.0
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
@@ -90,89 +87,125 @@ def actor_cpus(cluster_cpus: float, concurrency: int) -> float:
     return int(100 * max(0.0, cluster_cpus - 1) / concurrency) / 100
 
 
-def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, shards: list[int] | None = None,
-             concurrency: int | None = None, gpus_per_worker: float | None = None, batch_size: int = 512,
-             flush_rows: int = WORK_FLUSH_ROWS, flush_seconds: float = WORK_FLUSH_SECONDS, quiet: bool = True,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Translate the unfinished shards (all, or those in `shards`) of the plan in `workdir` on Ray."""
-    wd = Workdir(workdir)
-    plan = load_plan(wd.root)
-    count = plan["shards"]["count"]
-    selected = list(range(count)) if shards is None else sorted(set(shards))
-    for i in selected:
-        if not 0 <= i < count:
-            raise ConfigError(f"shard {i} is not in this plan: it has shards 0 to {count - 1}")
-    pending = [i for i in selected if not _is_done(wd, i, plan)]
-    started = time.time()
-    summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
-    if not pending:
-        return summary
-    resume_dir = wd.root / "resume"
-    shutil.rmtree(resume_dir, ignore_errors=True)
-    with plan_folder(plan):
-        cfg = config_from_plan(plan, extra_options)
-        files: list[str] = []
-        total = 0
-        for i in pending:
-            if not wd.result_files(i):
-                files += [str(p.resolve()) for p in wd.unit_files(i)]
-                total += plan["shards"]["segments"][i]
-                continue
-            _, left = remaining(wd, i)  # a partial shard: only what it lacks
-            if left.height:
-                path = resume_dir / f"shard-{i:05d}.parquet"
-                write_parquet(path, {c: left[c].to_list() for c in ("shard", "key", "source")})
-                files.append(str(path.resolve()))
-                total += left.height
-        writers = {i: ResultWriter(wd, i, flush_rows, flush_seconds) for i in pending}
-        if files:
-            ray = ensure_ray(quiet)
-            gpus = default_gpus(ray, cfg.backend, cfg.backend_options) if gpus_per_worker is None else gpus_per_worker
-            resources = ray.cluster_resources()
-            if concurrency is None:
-                concurrency = max(1, int(resources.get("GPU", 0) // gpus)) if gpus else 1
-            import pyarrow.fs
+class RayExecutor(Executor):
+    """The units of every unfinished shard through Ray Data, on a pool of `concurrency` actors (default: one per
+    GPU the cluster has, else 1), each owning one backend."""
 
-            # The work folder is a local (or shared, mounted) file system: say so, rather than have Ray probe URLs.
-            ds = ray.data.read_parquet(files, filesystem=pyarrow.fs.LocalFileSystem(), partitioning=None,
-                                       override_num_blocks=max(len(files), concurrency))
-            ds = ds.map_batches(
-                TranslateWorker,
-                fn_constructor_kwargs={"plan": plan, "extra_options": extra_options or {}},
-                batch_size=batch_size,
-                batch_format="pyarrow",
-                compute=ray.data.ActorPoolStrategy(size=concurrency),
-                num_gpus=gpus,
-                num_cpus=actor_cpus(resources.get("CPU", 1), concurrency),
-            )
-            done = 0
-            try:
-                for table in ds.iter_batches(batch_format="pyarrow", batch_size=None):
-                    cols = [table.column(c).to_pylist() for c in ("shard", "key", "source", "target")]
-                    by_shard: dict[int, list[tuple[bytes, str, str]]] = {}
-                    for shard, key, source, target in zip(*cols):
-                        by_shard.setdefault(shard, []).append((key, source, target))
-                    for shard, rows in by_shard.items():
-                        writers[shard].add(rows)
-                    done += table.num_rows
-                    if progress:
-                        progress(done, total)
-            except TranslateError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - Ray wraps what the actors raised; show the cause, not Ray's traceback
-                raise _unwrap(exc) from None
-            finally:
-                for w in writers.values():
-                    w.flush()
-            summary["translated"] = done
-        finished = time.time()
-        for i in pending:
-            mark_done(wd, i, plan, {"engine": "ray", "translated": writers[i].written,
-                                    "given_up": writers[i].given_up,
-                                    "timing": {"started": started, "finished": finished,
-                                               "seconds": round(finished - started, 3)}})
-    shutil.rmtree(resume_dir, ignore_errors=True)
-    return summary
+    name = "ray"
+
+    def __init__(self, concurrency: int | None = None, gpus_per_worker: float | None = None, batch_size: int = 512,
+                 flush_rows: int = WORK_FLUSH_ROWS, flush_seconds: float = WORK_FLUSH_SECONDS, quiet: bool = True):
+        self.concurrency = concurrency
+        self.gpus_per_worker = gpus_per_worker
+        self.batch_size = batch_size
+        self.flush_rows = flush_rows
+        self.flush_seconds = flush_seconds
+        self.quiet = quiet
+
+    def default_shards(self) -> int:
+        return max(1, self.concurrency or 1)
+
+    def run(self, workdir: str | Path, shards: list[int] | None = None, extra_options: dict[str, Any] | None = None,
+            progress: ProgressCallback | None = None) -> dict[str, Any]:
+        wd = Workdir(workdir)
+        plan = load_plan(wd.root)
+        selected, pending = pending_shards(wd, plan, shards)
+        summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
+        if not pending:
+            return summary
+        started = time.time()
+        resume_dir = wd.root / "resume"
+        shutil.rmtree(resume_dir, ignore_errors=True)
+        with plan_folder(plan):
+            files, total = _unit_files(wd, plan, pending, resume_dir)
+            writers = {i: ResultWriter(wd, i, self.flush_rows, self.flush_seconds) for i in pending}
+            if files:
+                cfg = config_from_plan(plan, extra_options)
+                ds = self._translated(files, plan, cfg.backend, cfg.backend_options, extra_options or {})
+                summary["translated"] = _collect(ds, writers, total, progress)
+            finished = time.time()
+            for i in pending:
+                mark_done(wd, i, plan, {"engine": "ray", "translated": writers[i].written,
+                                        "given_up": writers[i].given_up,
+                                        "timing": {"started": started, "finished": finished,
+                                                   "seconds": round(finished - started, 3)}})
+        shutil.rmtree(resume_dir, ignore_errors=True)
+        return summary
+
+    def _translated(self, files: list[str], plan: dict[str, Any], backend: str, options: dict[str, Any],
+                    extra_options: dict[str, Any]):
+        """A Ray dataset of the unit rows with their translations, computed lazily by the actor pool."""
+        ray = ensure_ray(self.quiet)
+        gpus = default_gpus(ray, backend, options) if self.gpus_per_worker is None else self.gpus_per_worker
+        resources = ray.cluster_resources()
+        concurrency = self.concurrency
+        if concurrency is None:
+            concurrency = max(1, int(resources.get("GPU", 0) // gpus)) if gpus else 1
+        import pyarrow.fs
+
+        # The work folder is a local (or shared, mounted) file system: say so, rather than have Ray probe URLs.
+        ds = ray.data.read_parquet(files, filesystem=pyarrow.fs.LocalFileSystem(), partitioning=None,
+                                   override_num_blocks=max(len(files), concurrency))
+        return ds.map_batches(
+            TranslateWorker,
+            fn_constructor_kwargs={"plan": plan, "extra_options": extra_options},
+            batch_size=self.batch_size,
+            batch_format="pyarrow",
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            num_gpus=gpus,
+            num_cpus=actor_cpus(resources.get("CPU", 1), concurrency),
+        )
+
+
+def _unit_files(wd: Workdir, plan: dict[str, Any], pending: list[int], resume_dir: Path) -> tuple[list[str], int]:
+    """The Parquet files holding what the pending shards still lack, and how many segments that is. A partial shard
+    gets a new file with only its missing rows."""
+    files: list[str] = []
+    total = 0
+    for i in pending:
+        if not wd.result_files(i):
+            files += [str(p.resolve()) for p in wd.unit_files(i)]
+            total += plan["shards"]["segments"][i]
+            continue
+        _, left = remaining(wd, i)
+        if left.height:
+            path = resume_dir / f"shard-{i:05d}.parquet"
+            write_parquet(path, {c: left[c].to_list() for c in ("shard", "key", "source")})
+            files.append(str(path.resolve()))
+            total += left.height
+    return files, total
+
+
+def _collect(ds, writers: dict[int, ResultWriter], total: int, progress: ProgressCallback | None) -> int:
+    """Stream the translated rows back to this (driver) process into each shard's result writer."""
+    done = 0
+    try:
+        for table in ds.iter_batches(batch_format="pyarrow", batch_size=None):
+            cols = [table.column(c).to_pylist() for c in ("shard", "key", "source", "target")]
+            by_shard: dict[int, list[tuple[bytes, str, str]]] = {}
+            for shard, key, source, target in zip(*cols):
+                by_shard.setdefault(shard, []).append((key, source, target))
+            for shard, rows in by_shard.items():
+                writers[shard].add(rows)
+            done += table.num_rows
+            if progress:
+                progress(done, total)
+    except TranslateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - Ray wraps what the actors raised; show the cause, not Ray's traceback
+        raise _unwrap(exc) from None
+    finally:
+        for w in writers.values():
+            w.flush()
+    return done
+
+
+def work_ray(workdir: str | Path, extra_options: dict[str, Any] | None = None, shards: list[int] | None = None,
+             concurrency: int | None = None, gpus_per_worker: float | None = None, quiet: bool = True,
+             progress: ProgressCallback | None = None, **options: Any) -> dict[str, Any]:
+    """Translate the unfinished shards (all, or those in `shards`) of the plan in `workdir` on Ray."""
+    executor = RayExecutor(concurrency=concurrency, gpus_per_worker=gpus_per_worker, quiet=quiet, **options)
+    return executor.run(workdir, shards, extra_options, progress)
 
 
 def _unwrap(exc: BaseException) -> TranslateError:

@@ -1,4 +1,5 @@
-"""Slurm array jobs: which shard a task is, and how to name a set of shards for ``sbatch --array``.
+"""Slurm array jobs: which shard a task is, how to name a set of shards for ``sbatch --array``, and an executor
+that submits the unfinished shards as one array job and waits for it.
 
 The job layout (see docker/slurm/translate-array.sbatch and docs/cluster.md): ``plan`` as one job, the shards as
 an array job ``--array=0-(N-1)`` that depends on it, ``assemble`` as a job that depends on the whole array.
@@ -7,8 +8,18 @@ an array job ``--array=0-(N-1)`` that depends on it, ``assemble`` as a job that 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
 
-from translate.errors import ConfigError
+from translate.cluster.workdir import Workdir, array_spec, load_plan
+from translate.errors import BackendError, ConfigError
+from translate.executors.base import Executor, ProgressCallback, pending_shards
+
+__all__ = ["SlurmExecutor", "array_spec", "array_task_id", "submit_commands"]
+
+DEFAULT_SCRIPT = "docker/slurm/translate-array.sbatch"
 
 
 def array_task_id(environ: dict[str, str] | None = None) -> int | None:
@@ -23,21 +34,7 @@ def array_task_id(environ: dict[str, str] | None = None) -> int | None:
         raise ConfigError(f"SLURM_ARRAY_TASK_ID={raw!r} is not a shard number") from None
 
 
-def array_spec(indices: list[int]) -> str:
-    """Shard numbers as a Slurm array spec: [0, 1, 2, 5, 7, 8] → "0-2,5,7-8"."""
-    parts: list[str] = []
-    ordered = sorted(set(indices))
-    i = 0
-    while i < len(ordered):
-        j = i
-        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
-            j += 1
-        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
-        i = j + 1
-    return ",".join(parts)
-
-
-def submit_commands(workdir: str, shards: int, script: str = "docker/slurm/translate-array.sbatch",
+def submit_commands(workdir: str, shards: int, script: str = DEFAULT_SCRIPT,
                     plan_job: str | None = None, throttle: int | None = None) -> list[str]:
     """The sbatch lines that run the shards of a plan in `workdir` and assemble after them (printed by `plan`)."""
     array = f"0-{shards - 1}" + (f"%{throttle}" if throttle else "")
@@ -47,3 +44,44 @@ def submit_commands(workdir: str, shards: int, script: str = "docker/slurm/trans
         (f"sbatch --dependency=afterok:$array --job-name=translate-assemble "
          f"--wrap 'python -m translate assemble --workdir {workdir}'"),
     ]
+
+
+class SlurmExecutor(Executor):
+    """Submits the unfinished shards as one array job (`sbatch --wait --array=SPEC SCRIPT WORKDIR`) and returns
+    when it has ended. The work folder must be on a file system the compute nodes share. Secrets are not passed on
+    the command line: the tasks inherit the environment (sbatch's default `--export=ALL`)."""
+
+    name = "slurm"
+
+    def __init__(self, concurrency: int | None = None, script: str = DEFAULT_SCRIPT, sbatch: str = "sbatch",
+                 throttle: int | None = None, **_: Any):
+        self.shards = max(1, concurrency or 1)
+        self.script = script
+        self.sbatch = sbatch
+        self.throttle = throttle
+
+    def default_shards(self) -> int:
+        return self.shards
+
+    def run(self, workdir: str | Path, shards: list[int] | None = None, extra_options: dict[str, Any] | None = None,
+            progress: ProgressCallback | None = None) -> dict[str, Any]:
+        wd = Workdir(workdir)
+        plan = load_plan(wd.root)
+        selected, pending = pending_shards(wd, plan, shards)
+        summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
+        if not pending:
+            return summary
+        if shutil.which(self.sbatch) is None:
+            raise ConfigError(f"--engine slurm needs `{self.sbatch}` on PATH (run this on a Slurm login node), or "
+                              f"submit by hand: {'; '.join(submit_commands(str(wd.root), plan['shards']['count']))}")
+        array = array_spec(pending) + (f"%{self.throttle}" if self.throttle else "")
+        command = [self.sbatch, "--wait", f"--array={array}", self.script, str(wd.root)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = (done.stderr or done.stdout).strip().splitlines()
+            raise BackendError(f"the Slurm array job for shards {array} failed ({' '.join(command)}: "
+                               f"{tail[-1] if tail else f'exit {done.returncode}'}); finished shards are kept, "
+                               f"rerun to resume")
+        summary["translated"] = sum(plan["shards"]["segments"][i] for i in pending)
+        summary["job"] = done.stdout.strip()
+        return summary

@@ -3,63 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from translate.cli import (
-    BackendOpt,
-    ConfigOpt,
-    DeviceOpt,
-    MemoryOpt,
-    ModelOpt,
-    OptOpt,
-    SourceLangOpt,
-    TargetOpt,
-    _manifest_options,
-    app,
-    build_pipeline,
-    common_flags,
-    console,
-)
-from translate.config import load_config
+from translate.cli.app import app, console
+from translate.cli.options import JobFlags, job_options
 from translate.errors import ConfigError
 
 
 @app.command("prompts")
+@job_options(exclude=("window", "on_reject"))
 def prompts(
-    src: Optional[list[str]] = typer.Option(
-        None, "--src", help="A prompt folder (system_message.txt, NNN_caps.txt, NNN_conv.txt) or a folder of them. "
-        "Repeatable."),
-    out: Optional[str] = typer.Option(None, "--out", help="Output folder (required; never the source folder)."),
-    target: Optional[str] = TargetOpt,
-    source_lang: Optional[str] = SourceLangOpt,
-    backend: Optional[str] = BackendOpt,
-    memory: Optional[str] = MemoryOpt,
-    config: Optional[str] = ConfigOpt,
-    opt: Optional[list[str]] = OptOpt,
-    model: Optional[str] = ModelOpt,
-    device: Optional[str] = DeviceOpt,
+    job: JobFlags,
     labels: str = typer.Option("keep", "--labels", help="Box labels in NNN_caps.txt: keep (COCO category names, "
                                "default) | translate."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary."),
 ) -> None:
     """Translate GPT-4 prompt folders: system message, captions and few-shot conversations, keeping the
     Question:/===/Answer: structure and box coordinates byte for byte. Exits 1 when a file was rejected."""
-    from translate.prompts import translate_prompts
+    from translate.prompt_folders import translate_prompts
+    from translate.runtime import manifest_options, open_job
 
-    flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device)
-    cfg = load_config(config, flags)
+    cfg = job.load()
     if not cfg.out:
         raise ConfigError("prompts needs --out DIR (the translated folders are written there, never over the source)")
     sources = cfg.sources()
-    backend_obj, memory_obj, pipeline = build_pipeline(cfg)
-    try:
-        result = translate_prompts(pipeline, sources, Path(cfg.out), labels=labels,
-                                   manifest_extra={"options": {**_manifest_options(cfg), "labels": labels}})
-    finally:
-        backend_obj.close()
-        memory_obj.close()
+    with open_job(cfg) as opened:
+        result = translate_prompts(opened.pipeline, sources, Path(cfg.out), labels=labels,
+                                   manifest_extra={"options": {**manifest_options(cfg), "labels": labels}})
     stats = result.stats
     if not quiet:
         for folder in result.folders:

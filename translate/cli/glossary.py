@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from translate.cli import OptOpt, SourceLangOpt, TargetOpt, app
+from translate.cli.app import app
+from translate.cli.options import OptOpt, SourceLangOpt, TargetOpt
 from translate.config import parse_pairs
 from translate.glossary import (
     KINDS,

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from translate.cli import ConfigOpt, TargetOpt, app
+from translate.cli.app import app
+from translate.cli.options import ConfigOpt, TargetOpt
 from translate.config import load_config
 from translate.errors import ConfigError
 

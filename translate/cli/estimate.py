@@ -10,21 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from translate.cli import (
-    BackendOpt,
-    ConfigOpt,
-    DeviceOpt,
-    MemoryOpt,
-    ModelOpt,
-    OptOpt,
-    SourceLangOpt,
-    SrcOpt,
-    TargetOpt,
-    app,
-    common_flags,
-    load_protection,
-)
-from translate.config import load_config
+from translate.cli.app import app
+from translate.cli.options import JobFlags, job_options
 from translate.estimate import (
     DEEPL_FREE_MONTHLY_CHARACTERS,
     DEFAULT_CHARS_PER_TOKEN,
@@ -38,17 +25,9 @@ from translate.estimate import (
 
 
 @app.command("estimate")
+@job_options(exclude=("on_reject",))
 def estimate_command(
-    src: Optional[list[str]] = SrcOpt,
-    out: Optional[str] = typer.Option(None, "--out", help="The output folder a run would use (its memory counts)."),
-    target: Optional[str] = TargetOpt,
-    source_lang: Optional[str] = SourceLangOpt,
-    backend: Optional[str] = BackendOpt,
-    memory: Optional[str] = MemoryOpt,
-    config: Optional[str] = ConfigOpt,
-    opt: Optional[list[str]] = OptOpt,
-    model: Optional[str] = ModelOpt,
-    device: Optional[str] = DeviceOpt,
+    job: JobFlags,
     price_per_million: float = typer.Option(
         DEFAULT_PRICE_PER_MILLION, "--price-per-million",
         help="DeepL price per 1,000,000 billed characters (default: API Pro's public 25.00 USD; an assumption)."),
@@ -62,11 +41,11 @@ def estimate_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """How much a run would send and bill, and roughly how long it would take. Sends nothing (unless --measure)."""
-    flags = common_flags(src, out, target, source_lang, backend, memory, opt, model, device)
-    cfg = load_config(config, flags)
-    sources = cfg.sources()
     from translate.backends.base import create_backend
-    from translate.pipeline import Segmenter
+    from translate.runtime import open_segmenter
+
+    cfg = job.load()
+    sources = cfg.sources()
 
     backend_obj = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
     # A paid service is not contacted for an estimate: DeepL then only fingerprints its glossary, without uploading
@@ -74,8 +53,7 @@ def estimate_command(
     backend_obj.offline = True
     memory_obj, label = open_memory(cfg.memory_path())
     try:
-        protector, templates = load_protection(cfg, backend_obj)
-        segmenter = Segmenter(protector, cfg.source, cfg.target, backend_obj.fingerprint(), templates)
+        segmenter = open_segmenter(cfg, backend_obj)
         result = estimate(sources, segmenter, memory_obj, backend_obj, memory_label=label, window=cfg.window,
                           price_per_million=price_per_million, currency=currency, chars_per_token=chars_per_token,
                           tokens_per_second=tokens_per_second, measure=measure)

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from translate.cli import app
+from translate.cli.app import app
 
 
 @app.command("report")
