@@ -6,6 +6,7 @@ import multiprocessing
 import sqlite3
 
 from translate.memory import KeySet, TranslationMemory, segment_key
+from translate.protect import Span
 
 
 def test_key_depends_on_text_languages_and_fingerprint():
@@ -70,3 +71,109 @@ def test_keyset_counts_distinct_keys():
     assert ks.count == 3
     assert ks.contains([b"a", b"z", b"c"]) == {b"a", b"c"}
     ks.close()
+
+
+# -- schema 1: languages, spans, origins, migration, merge ---------------------------------------------------------
+
+_OLD_SCHEMA = """
+CREATE TABLE segments (
+    id       INTEGER PRIMARY KEY,
+    key      BLOB NOT NULL UNIQUE,
+    source   TEXT NOT NULL,
+    target   TEXT NOT NULL,
+    origin   TEXT NOT NULL,
+    created  REAL NOT NULL
+);
+CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def make_old_memory(path, n: int) -> list[bytes]:
+    """A memory file exactly as the first release wrote it (schema 0, WAL, no user_version); returns its keys."""
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.executescript(_OLD_SCHEMA)
+    keys = [segment_key(f"old {i}", "en", "ko", "pseudo/v1") for i in range(n)]
+    con.executemany("INSERT INTO segments(key, source, target, origin, created) VALUES (?, ?, ?, ?, ?)",
+                    [(k, f"old {i}", f"옛 {i}", "pseudo/v1", 1700000000.0) for i, k in enumerate(keys)])
+    con.close()
+    return keys
+
+
+def test_an_old_memory_is_migrated_in_place_and_keeps_every_row(tmp_path):
+    path = tmp_path / "old.sqlite"
+    keys = make_old_memory(path, 50)
+    inode = path.stat().st_ino
+    with TranslationMemory(path) as mem:
+        assert len(mem) == 50
+        assert mem.lookup(keys[:3]) == {keys[0]: "옛 0", keys[1]: "옛 1", keys[2]: "옛 2"}
+        # Old rows have no languages: stats say so instead of guessing.
+        stats = mem.stats()
+        assert stats.by_pair == {"unknown": 50} and stats.by_origin == {"pseudo/v1": 50} and stats.schema == 1
+        # New rows carry them, and spans.
+        spans = (Span("code", "`x`", "`x`"),)
+        mem.put([(b"n" * 16, "run ⟦0⟧", "실행 ⟦0⟧", spans)], origin="deepl/ko", source_lang="en", target_lang="ko")
+        entry = [e for e in mem.entries() if e.key == b"n" * 16][0]
+        assert (entry.src_lang, entry.tgt_lang, entry.spans, entry.origin) == ("en", "ko", spans, "deepl/ko")
+        assert [e.spans for e in mem.entries() if e.key == keys[0]] == [None]
+    assert path.stat().st_ino == inode  # in place, not a copy
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    with TranslationMemory(path) as mem:  # a second open finds nothing to do
+        assert len(mem) == 51
+
+
+def test_lookup_counts_hits_by_origin(tmp_path):
+    from collections import Counter
+
+    with TranslationMemory(tmp_path / "m.sqlite") as mem:
+        a = [segment_key(f"a{i}", "en", "ko", "f") for i in range(5)]
+        b = [segment_key(f"b{i}", "en", "ko", "f") for i in range(3)]
+        mem.put([(k, "s", "t") for k in a], origin="import:kollava")
+        mem.put([(k, "s", "u") for k in b], origin="nllb/x")
+        origins: Counter = Counter()
+        found = mem.lookup(a[:4] + b + [b"z" * 16], origins=origins)
+        assert found == mem.lookup(a[:4] + b + [b"z" * 16])  # same answer as the plain look-up
+        assert origins == {"import:kollava": 4, "nllb/x": 3}
+        mem.lookup(a, origins=origins)
+        assert origins["import:kollava"] == 9
+
+
+def test_merge_counts_conflicts_and_follows_the_policy(tmp_path):
+    with TranslationMemory(tmp_path / "m.sqlite") as mem:
+        k1, k2, k3 = (segment_key(t, "en", "ko", "f") for t in ("one", "two", "three"))
+        mem.put([(k1, "one", "하나"), (k2, "two", "둘")], origin="nllb/x")
+        kept = mem.merge([(k1, "one", "하나", None), (k2, "two", "두울", None), (k3, "three", "셋", None)],
+                         origin="import:a", prefer="existing", source_lang="en", target_lang="ko")
+        assert (kept.added, kept.same, kept.kept, kept.replaced) == (1, 1, 1, 0)
+        assert mem.lookup([k2]) == {k2: "둘"}
+        replaced = mem.merge([(k2, "two", "두울", None)], origin="import:b", prefer="import", source_lang="en",
+                             target_lang="ko")
+        assert (replaced.added, replaced.kept, replaced.replaced) == (0, 0, 1)
+        assert mem.lookup_rows([k2]) == {k2: ("두울", "import:b")}
+        changed = [e.changed for e in mem.entries() if e.key == k2][0]
+        assert changed is not None
+
+
+def test_a_failed_merge_leaves_nothing_behind(tmp_path):
+    """A batch is one transaction: a row that cannot be stored undoes the whole batch."""
+    import pytest
+
+    from translate.errors import OutputError
+
+    with TranslationMemory(tmp_path / "m.sqlite") as mem:
+        good = (segment_key("ok", "en", "ko", "f"), "ok", "좋아", None)
+        with pytest.raises(OutputError):
+            mem.merge([good, (b"k" * 16, "s", None, None)], origin="import:x", prefer="existing",  # NULL target
+                      source_lang="en", target_lang="ko")
+        assert len(mem) == 0
+
+
+def test_an_in_memory_database_leaves_no_lock_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with TranslationMemory(":memory:") as mem:
+        mem.put([(b"k" * 16, "s", "t")], origin="f")
+        assert len(mem) == 1
+    assert list(tmp_path.iterdir()) == []
