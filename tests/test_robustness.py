@@ -51,6 +51,11 @@ REQUIRED = {  # what the corpus must cover; each maps to at least one case file
     "lone surrogates": ["lone_surrogate.json"],
     "JSONL with blank lines and a broken line": ["jsonl_blank_and_broken.jsonl"],
     "a mixed from vocabulary": ["mixed_from.json"],
+    "a one-line top-level object in a .json file": ["top_level_object_one_line.json"],
+    "JSON Lines named .json": ["jsonl_named_json.json"],
+    "NaN, Infinity and numbers that overflow": ["nan_and_infinity.json", "number_overflow.json"],
+    "duplicate keys": ["duplicate_keys.json", "duplicate_keys_jsonl.jsonl"],
+    "turns out of order": ["bad_turn_order.json"],
 }
 
 
@@ -136,6 +141,8 @@ def _check_completed(case: dict, src: Path, out: Path, proc) -> None:
     raw.decode("utf-8")  # strict: the output is valid UTF-8 whatever the input held
     kept = json.loads(raw) if ext == ".json" else read_jsonl(output)
     rejected = read_jsonl(rejected_path)
+    for path in (output, rejected_path, out / f"ko_{stem}.qc.jsonl", out / f"ko_{stem}.manifest.json"):
+        _assert_strict_json(path)
 
     # in = kept + rejected, from the files themselves and from the manifest.
     items = list(RecordReader(src))
@@ -170,6 +177,20 @@ def _check_completed(case: dict, src: Path, out: Path, proc) -> None:
             assert str(src) in detail and f"record {entry['index']}" in detail, detail
             assert (reason["field"] or "<record>") in detail, detail
     assert sum(manifest["counts"]["reasons"].values()) == len(got)
+
+
+def _assert_strict_json(path: Path) -> None:
+    """Every file written is JSON as the standard defines it: no NaN, Infinity or -Infinity (Python's reader accepts
+    them, LLaVA's loader and most others do not)."""
+    def refuse(literal):
+        raise AssertionError(f"{path.name} holds the non-JSON literal {literal}")
+
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        for line in text.splitlines():
+            json.loads(line, parse_constant=refuse)
+    else:
+        json.loads(text, parse_constant=refuse)
 
 
 def test_error_after_translated_windows_leaves_no_output(tmp_path):

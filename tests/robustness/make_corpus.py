@@ -104,6 +104,30 @@ def cases() -> dict[str, bytes]:
         + line({"question_id": 3, "image": "003.jpg", "category": "conv"}))
     c["nan_and_infinity.json"] = (dump([rec("q1", gpt="NANHERE"), rec("q2", score=1), good1])
                                   .replace('"NANHERE"', "NaN").replace('"score": 1', '"score": Infinity'))
+    # -- issue 17: JSON oddities, turn order, wrongly shaped files -------------------------------------------------
+    c["number_overflow.json"] = (dump([rec("o1", score="BIG"), rec("o2", meta={"scores": [1, "NEGBIG"]}), good1])
+                                 .replace('"BIG"', "1e400").replace('"NEGBIG"', "-1e400"))
+    c["duplicate_keys.json"] = "[" + ",\n".join([
+        dump(rec("d1", gpt="FIRST")).replace('"value": "FIRST"', '"value": "A cat.", "value": "A dog."'),
+        dump(rec("d2")).replace('"id": "d2"', '"id": "d2", "id": "d2b"'),
+        dump(rec("d3", meta={"k": 1})).replace('{"k": 1}', '{"k": 1, "k": 2}'),
+        dump(good1)]) + "]"
+    c["duplicate_keys_jsonl.jsonl"] = (line(good1) + line(rec("d4")).replace('"image": "d4.jpg"',
+                                       '"image": "d4.jpg", "image": "other.jpg"') + line(good2))
+    c["bad_turn_order.json"] = dump([
+        {"id": "h1", "image": "h1.jpg", "conversations": [
+            {"from": "human", "value": "<image>\nWhat is this?"}, {"from": "human", "value": "And the colour?"},
+            {"from": "gpt", "value": "A red bus."}]},
+        {"id": "h2", "conversations": [{"from": "gpt", "value": "Hello."}, {"from": "human", "value": "Hi."},
+                                       {"from": "gpt", "value": "How can I help?"}]},
+        {"id": "h3", "image": "h3.jpg", "conversations": [
+            {"from": "human", "value": "<image>\nWhat is this?"}, {"from": "gpt", "value": "A bus."},
+            {"from": "gpt", "value": "A red one."}]},
+        {"id": "h4", "conversations": [{"from": "human", "value": "A question without an answer yet."}]},
+        good1])
+    c["top_level_object_one_line.json"] = json.dumps({"info": {"version": 1}, "data": [good1, good2],
+                                                      "tags": ["a", "b", "c"]})
+    c["jsonl_named_json.json"] = line(good1) + line(good2)
     c["empty_and_blank_values.json"] = dump([rec("b1", gpt=""), rec("b2", gpt="   \n"), rec("b3", human="<image>")])
     c["markup_in_values.json"] = dump([rec("k1", gpt="[/red] [bold]{0} %s ⟦0⟧ <x i=\"0\">y</x> \\n"), good1])
     return {name: (data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)

@@ -6,6 +6,7 @@ A reader of the output folder sees either no file or a whole one, never a partia
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
@@ -19,8 +20,43 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def dumps(record: Any) -> str:
-    """One record as compact UTF-8 JSON. The same record always gives the same bytes."""
-    return escape_surrogates(json.dumps(record, ensure_ascii=False, separators=(", ", ": ")))
+    """One record as compact UTF-8 JSON. The same record always gives the same bytes. A NaN or infinite float is
+    refused (`NonFiniteNumberError`), never written as the ``NaN`` / ``Infinity`` Python would write: that is not
+    JSON, and LLaVA's loader would fail on the whole file. (The reader turns such numbers into reasons before any
+    record gets here, so this is a guard, not a path a valid run takes.)"""
+    try:
+        text = json.dumps(record, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    except ValueError as exc:
+        raise NonFiniteNumberError(record, exc) from None
+    return escape_surrogates(text)
+
+
+class NonFiniteNumberError(OutputError):
+    """A record or document holding NaN or Infinity was about to be written. Names the field."""
+
+    def __init__(self, data: Any, exc: Exception):
+        found = first_non_finite(data)
+        if found is None:  # another ValueError from the encoder: say what it said
+            super().__init__(f"cannot write a record as JSON: {exc}")
+            return
+        where, value = found
+        super().__init__(f"cannot write {where or 'a value'} = {value!r}: JSON has no NaN or Infinity, and nothing "
+                         "this tool writes may hold them")
+
+
+def first_non_finite(data: Any) -> tuple[str, float] | None:
+    """The field path (``conversations[1].value``; "" for `data` itself) and value of the first NaN or infinite
+    float in `data`, or None."""
+    stack = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            return path, node
+        if isinstance(node, dict):
+            stack.extend(reversed([(f"{path}.{k}" if path else str(k), v) for k, v in node.items()]))
+        elif isinstance(node, (list, tuple)):
+            stack.extend(reversed([(f"{path}[{i}]", v) for i, v in enumerate(node)]))
+    return None
 
 
 def escape_surrogates(text: str) -> str:
@@ -158,7 +194,11 @@ class JsonLinesWriter:
 def write_json(path: str | Path, data: Any, group: OutputSet | None = None) -> None:
     """A small JSON document (manifest, report), written atomically and pretty-printed."""
     with AtomicFile(path, group) as fh:
-        fh.write(escape_surrogates(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)) + "\n")
+        try:
+            text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False, allow_nan=False)
+        except ValueError as exc:
+            raise NonFiniteNumberError(data, exc) from None
+        fh.write(escape_surrogates(text) + "\n")
 
 
 def remove_stale_temporaries(folder: Path, name: str) -> None:
