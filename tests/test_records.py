@@ -64,3 +64,56 @@ def test_bench_answers_translate_text_and_prompt():
     out = with_values(answer, ["T", "P"])
     assert out == dict(answer, text="T", prompt="P") and list(out) == list(answer)
     assert [(p.code, p.field) for p in validate(dict(answer, prompt=3))] == [("bad_value", "prompt")]
+
+
+def _turns(*roles):
+    return {"id": "1", "conversations": [{"from": r, "value": f"turn {i}"} for i, r in enumerate(roles)]}
+
+
+@pytest.mark.parametrize("roles, field", [
+    (("human", "human", "gpt"), "conversations[1].from"),
+    (("gpt", "human", "gpt"), "conversations[0].from"),  # LLaVA would drop this first answer without a word
+    (("human", "gpt", "gpt"), "conversations[2].from"),
+    (("gpt",), "conversations[0].from"),
+    (("human", "gpt", "human", "gpt", "human", "human"), "conversations[5].from"),
+])
+def test_turns_must_alternate_starting_with_human(roles, field):
+    """LLaVA's preprocess asserts `role == conv.roles[j % 2]`; such a record would crash training (issue 17)."""
+    problems = validate(_turns(*roles))
+    assert [(p.code, p.field) for p in problems] == [("bad_turn_order", field)]
+    assert "alternate human, gpt" in problems[0].detail
+
+
+@pytest.mark.parametrize("roles", [("human",), ("human", "gpt"), ("human", "gpt", "human"), ("human", "gpt") * 5])
+def test_alternating_turns_are_valid(roles):
+    assert validate(_turns(*roles)) == []
+
+
+def test_an_unknown_role_is_reported_once_not_also_as_out_of_order():
+    assert [(p.code, p.field) for p in validate(_turns("system", "human", "gpt"))] == [
+        ("bad_role", "conversations[0].from")]
+
+
+def test_every_sample_file_still_validates():
+    """The rule is new: the bundled samples (every LLaVA shape, LLaVA-Bench included) must be unaffected."""
+    from pathlib import Path
+
+    from translate.formats.readers import RecordReader
+
+    samples = sorted((Path(__file__).resolve().parent.parent / "data" / "samples").glob("*.json*"))
+    assert len(samples) >= 9
+    for path in samples:
+        for item in RecordReader(path):
+            assert validate(item.record) == [], (path.name, item.index)
+
+
+def test_problem_is_reason_and_flagged_records_survive_pickling():
+    import pickle
+
+    from translate.formats.records import FlaggedRecord, Problem
+    from translate.reasons import Reason
+
+    assert Problem is Reason
+    flagged = FlaggedRecord({"id": "x", "text": "t"}, [Reason("duplicate_key", "id", "twice")])
+    back = pickle.loads(pickle.dumps(flagged))
+    assert back == {"id": "x", "text": "t"} and [(p.code, p.field) for p in validate(back)] == [("duplicate_key", "id")]

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 
 import pytest
 
 from translate.errors import OutputError
-from translate.formats.writers import AtomicFile, JsonArrayWriter, JsonLinesWriter, remove_stale_temporaries
+from translate.formats.writers import (
+    AtomicFile,
+    JsonArrayWriter,
+    JsonLinesWriter,
+    remove_stale_temporaries,
+    write_json,
+)
 
 
 def test_json_array_round_trip_and_determinism(tmp_path):
@@ -61,3 +68,27 @@ def test_stale_temporaries_are_removed(tmp_path):
     (tmp_path / ".ko_b.json.abc.tmp").write_text("other output")
     remove_stale_temporaries(tmp_path, "ko_a.json")
     assert sorted(os.listdir(tmp_path)) == [".ko_b.json.abc.tmp"]
+
+
+@pytest.mark.parametrize("value, where", [
+    (float("nan"), "conversations[1].score"), (float("inf"), "conversations[1].score"), (-float("inf"), "")])
+def test_non_finite_numbers_are_refused_naming_the_field(tmp_path, value, where):
+    """Python would write NaN / Infinity, which is not JSON (issue 17): the writer refuses and names the field."""
+    from translate.formats.writers import NonFiniteNumberError
+
+    record = {"id": "1", "conversations": [{"value": "a"}, {"value": "b", "score": value}]}
+    data = value if where == "" else record
+    with pytest.raises(NonFiniteNumberError, match=re.escape(f"cannot write {where or 'a value'} = {value!r}")):
+        with JsonLinesWriter(tmp_path / "out.jsonl") as w:
+            w.write(data)
+    assert os.listdir(tmp_path) == []  # nothing half-written
+    with pytest.raises(OutputError, match="JSON has no NaN or Infinity"):
+        write_json(tmp_path / "manifest.json", {"timing": {"seconds": value}})
+
+
+def test_finite_floats_and_big_integers_are_written_as_before(tmp_path):
+    record = {"id": 1, "f": [0.1, -0.0, 1e300, 5e-324], "big": 10 ** 400, "s": "NaN"}
+    with JsonArrayWriter(tmp_path / "a.json") as w:
+        w.write(record)
+    expected = "[\n" + json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n]\n"
+    assert (tmp_path / "a.json").read_text() == expected
