@@ -7,6 +7,7 @@ does not grow with the file, and the memory, committed per backend batch, is the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 from translate import __version__
-from translate.backends.base import Backend, iter_batches
+from translate.backends.base import Backend, RecordTexts, iter_batches
 from translate.errors import BackendError, ConfigError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
 from translate.formats.records import (
@@ -40,6 +41,7 @@ from translate.protect import Protected, Protector, SpanLost
 from translate.qc import HARD_REASONS, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
 
 ON_REJECT = ("drop", "keep-source", "keep")
+MISSING_TRANSLATION = "the backend gave no usable translation for this segment; nothing was stored, so a rerun tries it again"
 # Entries in each per-value cache before it is emptied: enough for LLaVA's repeated prompts, small enough that memory
 # use stays flat on any file size.
 _CACHE_SIZE = 4096
@@ -77,6 +79,11 @@ class Stats:
         out["reasons"] = dict(sorted(self.reasons.items()))
         return out
 
+    def count_segments(self, segments: "SegmentCounts") -> None:
+        self.segments_total += segments.total
+        self.segments_empty += segments.empty
+        self.segments_templates += segments.templates
+
 
 @dataclass
 class RunOptions:
@@ -110,6 +117,35 @@ class PreparedRecord:
 
 
 ProgressCallback = Callable[[int, Stats], None]
+
+
+@dataclass(slots=True)
+class SegmentCounts:
+    """What a window of prepared fields asks for: the keys to fill (key → protected body, first seen first) and how
+    many fields there were, empty or curated."""
+
+    wanted: dict[bytes, str]
+    total: int = 0
+    empty: int = 0
+    templates: int = 0
+
+
+def collect_segments(fields: Iterable[Any], segmenter: "Segmenter") -> SegmentCounts:
+    """The one prepare → count → collect step shared by the pipeline, `plan` and the prompt folders. `fields`: any
+    objects with `.key` (None: nothing to translate) and `.protected`."""
+    counts = SegmentCounts({})
+    wanted = counts.wanted
+    has_templates = bool(segmenter.templates)
+    for f in fields:
+        counts.total += 1
+        key = f.key
+        if key is None:
+            counts.empty += 1
+            continue
+        wanted.setdefault(key, f.protected.body)
+        if has_templates and segmenter.is_template(key):
+            counts.templates += 1
+    return counts
 
 
 class Segmenter:
@@ -181,8 +217,13 @@ class SegmentTranslator:
         self.memory = memory
         self.segmenter = segmenter
 
-    def fill(self, wanted: dict[bytes, str], stats: Stats) -> dict[bytes, str]:
-        """Translations for every key in `wanted` (key → source body): templates, memory hits, then the backend."""
+    def fill(self, wanted: dict[bytes, str], stats: Stats,
+             records: list[PreparedRecord] | None = None) -> dict[bytes, str]:
+        """Translations for every key in `wanted` (key → source body): templates, memory hits, then the backend.
+
+        `records`: the window's prepared records; an engine with `record_context` then gets the missing segments
+        grouped by record (`Backend.translate_records`), each record in one request with its other turns as context.
+        """
         # Curated templates come from the glossary itself, not the memory, so an edited template takes effect on the
         # next run even though the memory keeps the first text stored under that key.
         templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted if self.segmenter.is_template(k)]
@@ -194,27 +235,65 @@ class SegmentTranslator:
         missing = [(k, text) for k, text in wanted.items() if k not in found]
         if not missing:
             return found
+        if self.backend.capabilities.record_context and records is not None:
+            batches = self._record_batches(dict(missing), records)
+        else:
+            batches = self._text_batches(missing)
+        for keys, sources, call in batches:
+            try:
+                outputs = call()
+            except BackendError as stop:
+                # Keep what the backend finished in the failed batch (it was paid for), then stop.
+                if stop.partial is not None and len(stop.partial) == len(sources):
+                    self._store(keys, sources, stop.partial, stats, found, complete=False)
+                raise
+            # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
+            # it, and its records are rejected with reason "backend_failed".
+            self._store(keys, sources, outputs, stats, found)
+        return found
+
+    def _text_batches(self, missing: list[tuple[bytes, str]]) -> Iterator[tuple[list[bytes], list[str], Any]]:
+        """(keys, texts, call) per backend batch of single texts."""
         # Similar lengths batch better on every engine (less padding for NLLB); the order never reaches the output.
         missing.sort(key=lambda kt: len(kt[1]))
         texts = [text for _, text in missing]
         for batch in iter_batches(texts, self.backend.max_batch_texts, self.backend.max_batch_chars):
             sources = [texts[i] for i in batch]
-            try:
-                outputs = translate_batch(self.backend, sources)
-            except BackendError as stop:
-                # Keep what the backend finished in the failed batch (it was paid for), then stop.
-                if stop.partial is not None and len(stop.partial) == len(sources):
-                    self._store(batch, missing, sources, stop.partial, stats, found, complete=False)
-                raise
-            # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
-            # it, and its records are rejected with reason "backend_failed".
-            self._store(batch, missing, sources, outputs, stats, found)
-        return found
+            yield [missing[i][0] for i in batch], sources, functools.partial(translate_batch, self.backend, sources)
 
-    def _store(self, batch: list[int], missing: list[tuple[bytes, str]], sources: list[str],
-               outputs: list[str | None], stats: Stats, found: dict[bytes, str], complete: bool = True) -> None:
-        rows = [(missing[i][0], src, out) for i, src, out in zip(batch, sources, outputs)
-                if isinstance(out, str)]
+    def _record_batches(self, missing: dict[bytes, str],
+                        records: list[PreparedRecord]) -> Iterator[tuple[list[bytes], list[str], Any]]:
+        """(keys, texts, call) per batch of whole records, in reading order: each record's missing segments in turn
+        order (a segment shared by several records travels once, with the first), its other values as context."""
+        requests: list[RecordTexts] = []
+        request_keys: list[list[bytes]] = []
+        for rec in records:
+            keys, texts, roles, context = [], [], [], []
+            for f in rec.fields:
+                if f.key is not None and f.key in missing:
+                    keys.append(f.key)
+                    texts.append(missing.pop(f.key))
+                    roles.append(f.role)
+                elif f.key is not None:
+                    context.append((f.protected.body, f.role))
+            if keys:
+                image = rec.item.record.get("image") if isinstance(rec.item.record, dict) else None
+                requests.append(RecordTexts(texts, roles, context, image if isinstance(image, str) else None,
+                                            record_id(rec.item.record)))
+                request_keys.append(keys)
+        for key, body in missing.items():  # not in any record (cannot happen from a window; kept for safety)
+            requests.append(RecordTexts([body], ["default"]))
+            request_keys.append([key])
+        sizes = ["".join(r.texts) for r in requests]
+        for batch in iter_batches(sizes, max(1, self.backend.max_batch_texts), self.backend.max_batch_chars):
+            group = [requests[i] for i in batch]
+            keys = [k for i in batch for k in request_keys[i]]
+            sources = [t for r in group for t in r.texts]
+            yield keys, sources, functools.partial(translate_record_batch, self.backend, group)
+
+    def _store(self, keys: list[bytes], sources: list[str], outputs: list[str | None], stats: Stats,
+               found: dict[bytes, str], complete: bool = True) -> None:
+        rows = [(key, src, out) for key, src, out in zip(keys, sources, outputs) if isinstance(out, str)]
         if rows:
             self.memory.put(rows, origin=self.backend.fingerprint())
         stats.segments_sent += len(rows)
@@ -223,12 +302,12 @@ class SegmentTranslator:
         found.update((k, out) for k, _, out in rows)
 
 
-def translate_batch(backend: Backend, sources: list[str]) -> list[str | None]:
-    """`backend.translate(sources)`, checked: one str (or None: given up) per source. Anything else, and any exception
-    that is not already one of ours (a plug-in's RuntimeError, CUDA running out of memory), becomes a BackendError,
-    so the run stops with exit code 5 and a message instead of a traceback; what was committed stays in the memory."""
+def _backend_call(backend: Backend, call: Callable[[], Any]) -> Any:
+    """Run one backend call. Any exception that is not already one of ours (a plug-in's RuntimeError, CUDA running
+    out of memory) becomes a BackendError, so the run stops with exit code 5 and a message instead of a traceback;
+    what was committed stays in the memory."""
     try:
-        outputs = backend.translate(sources)
+        return call()
     except TranslateError:
         raise
     except Exception as exc:
@@ -236,14 +315,35 @@ def translate_batch(backend: Backend, sources: list[str]) -> list[str | None]:
             f"backend {backend.name} failed: {type(exc).__name__}: {exc}. Everything translated before is in the "
             "translation memory; rerun the same command to resume."
         ) from None
-    if not isinstance(outputs, (list, tuple)) or len(outputs) != len(sources):
+
+
+def _checked(backend: Backend, outputs: Any, expected: int) -> list[str | None]:
+    """One str (or None: given up) per source, or a BackendError that says what came back instead."""
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != expected:
         got = f"{len(outputs)} translations" if isinstance(outputs, (list, tuple)) else type(outputs).__name__
-        raise BackendError(f"backend {backend.name} returned {got} for {len(sources)} texts")
+        raise BackendError(f"backend {backend.name} returned {got} for {expected} texts")
     for out in outputs:
         if out is not None and not isinstance(out, str):
             raise BackendError(f"backend {backend.name} returned {type(out).__name__} {str(out)[:40]!r} where a "
                                "translation (text) was expected")
     return list(outputs)
+
+
+def translate_batch(backend: Backend, sources: list[str]) -> list[str | None]:
+    """`backend.translate(sources)`, checked: one str (or None: given up) per source."""
+    return _checked(backend, _backend_call(backend, lambda: backend.translate(sources)), len(sources))
+
+
+def translate_record_batch(backend: Backend, records: list[RecordTexts]) -> list[str | None]:
+    """`backend.translate_records(records)`, checked record by record, flattened in order."""
+    outputs = _backend_call(backend, lambda: backend.translate_records(records))
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != len(records):
+        got = f"{len(outputs)} records" if isinstance(outputs, (list, tuple)) else type(outputs).__name__
+        raise BackendError(f"backend {backend.name} returned {got} for {len(records)} records")
+    flat: list[str | None] = []
+    for request, translated in zip(records, outputs):
+        flat.extend(_checked(backend, translated, len(request.texts)))
+    return flat
 
 
 class Assembler:
@@ -260,37 +360,37 @@ class Assembler:
         # (role, field, check) per translated field of this record: what the pipeline writes to the QC log.
         self.turns: list[tuple[str, str, TurnCheck]] = []
         for f in prepared.fields:
-            name = field_name(f.path)
             if f.key is None:
                 values.append(f.value)
                 continue
-            if f.key not in found:
-                reasons.append(Reason("backend_failed", name, "the backend gave no usable translation for this "
-                                      "segment; nothing was stored, so a rerun tries it again"))
-                self.turns.append((f.role, name, TurnCheck(reasons[-1:], len(f.value))))
-                values.append(f.value)
-                continue
-            try:
-                restored = self.protector.restore(f.protected, found[f.key])
-            except SpanLost as lost:
-                reasons.append(Reason("span_lost", name, lost.detail))
-                self.turns.append((f.role, name, TurnCheck(reasons[-1:], len(f.value), len(found[f.key]))))
-                values.append(found[f.key])
-                continue
-            # The same source and translation (a repeated question) always checks the same; a clean result holds no
-            # field name, so it can be reused as is.
-            memo = (f.value, restored, f.role)
-            check = self._clean_checks.get(memo)
-            if check is None:
-                check = self.checker.inspect(f.value, restored, f.role, name)  # check_turn's reasons, with measurements
-                if not check.reasons:
-                    if len(self._clean_checks) >= _CACHE_SIZE:
-                        self._clean_checks.clear()
-                    self._clean_checks[memo] = check
+            name = field_name(f.path)
+            value, check = self.assemble_field(f.value, f.protected, f.key, found, f.role, name)
             reasons.extend(check.reasons)
             self.turns.append((f.role, name, check))
-            values.append(restored)
+            values.append(value)
         return with_values(prepared.item.record, values), reasons
+
+    def assemble_field(self, source: str, protected: Protected, key: bytes, found: dict[bytes, str], role: str,
+                       where: str, missing: str = MISSING_TRANSLATION) -> tuple[str, TurnCheck]:
+        """One translated value: restored and checked. Returns the value to write (the source when there is no
+        translation, the raw translation when a span was lost) and the check with its reasons and measurements."""
+        if key not in found:
+            return source, TurnCheck([Reason("backend_failed", where, missing)], len(source))
+        try:
+            restored = self.protector.restore(protected, found[key])
+        except SpanLost as lost:
+            return found[key], TurnCheck([Reason("span_lost", where, lost.detail)], len(source), len(found[key]))
+        # The same source and translation (a repeated question) always checks the same; a clean result holds no
+        # field name, so it can be reused as is.
+        memo = (source, restored, role)
+        check = self._clean_checks.get(memo)
+        if check is None:
+            check = self.checker.inspect(source, restored, role, where)
+            if not check.reasons:
+                if len(self._clean_checks) >= _CACHE_SIZE:
+                    self._clean_checks.clear()
+                self._clean_checks[memo] = check
+        return restored, check
 
 
 def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[str, Path]:
@@ -412,19 +512,11 @@ class Pipeline:
     def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected,
                     qc_log=None) -> None:
         prepared = [self.segmenter.prepare(item) for item in window]
-        wanted: dict[bytes, str] = {}
-        for rec in prepared:
-            for f in rec.fields:
-                stats.segments_total += 1
-                if f.key is None:
-                    stats.segments_empty += 1
-                else:
-                    wanted.setdefault(f.key, f.protected.body)
+        segments = collect_segments((f for rec in prepared for f in rec.fields), self.segmenter)
+        stats.count_segments(segments)
+        wanted = segments.wanted
         seen.add_many(wanted)
-        stats.segments_templates += sum(
-            1 for rec in prepared for f in rec.fields if f.key is not None and self.segmenter.is_template(f.key)
-        ) if self.segmenter.templates else 0
-        found = self.translator.fill(wanted, stats) if wanted else {}
+        found = self.translator.fill(wanted, stats, prepared) if wanted else {}
         policy = self.options.on_reject
         for rec in prepared:
             stats.records_in += 1
@@ -501,20 +593,14 @@ def plan(sources: Iterable[str | Path], segmenter: Segmenter, memory: Translatio
             counts.files += 1
             reader = RecordReader(src)
             for items in _windows(reader, window):
-                wanted: dict[bytes, str] = {}
-                for item in items:
-                    rec = segmenter.prepare(item)
-                    counts.records += 1
-                    if rec.problems:
-                        counts.records_invalid += 1
-                    for f in rec.fields:
-                        counts.segments_total += 1
-                        if f.key is None:
-                            counts.segments_empty += 1
-                        else:
-                            wanted.setdefault(f.key, f.protected.body)
+                prepared = [segmenter.prepare(item) for item in items]
+                counts.records += len(prepared)
+                counts.records_invalid += sum(1 for rec in prepared if rec.problems)
+                segments = collect_segments((f for rec in prepared for f in rec.fields), segmenter)
+                counts.segments_total += segments.total
+                counts.segments_empty += segments.empty
                 # Keep only keys never seen earlier in this plan (KeySet.add_many reports the new ones in bulk).
-                new = _new_keys(seen, wanted)
+                new = _new_keys(seen, segments.wanted)
                 if not new:
                     continue
                 counts.segments_unique += len(new)

@@ -27,9 +27,9 @@ from translate.formats.prompts import (
 )
 from translate.formats.writers import JsonLinesWriter, remove_stale_temporaries, write_json
 from translate.memory import KeySet
-from translate.pipeline import Pipeline, Stats
-from translate.protect import Protected, SpanLost
-from translate.qc import Reason
+from translate.pipeline import Assembler, Pipeline, Stats, collect_segments
+from translate.protect import Protected
+from translate.reasons import Reason
 
 # Notation the system messages define for GPT-4; a translator must not localise it.
 PROMPT_DNT = ("(x1, y1, x2, y2)",)
@@ -106,7 +106,8 @@ class PromptTranslator:
         self.protector = dataclasses.replace(base, dnt=(*tuple(base.dnt), *PROMPT_DNT))
         self.segmenter = pipeline.segmenter
         self.translator = pipeline.translator
-        self.checker = pipeline.assembler.checker
+        # The run's checks, with this protector (prompt notation included) restoring the spans.
+        self.assembler = Assembler(self.protector, pipeline.assembler.checker)
 
     def run(self, sources: list[Path], out_dir: Path, manifest_extra: dict[str, Any] | None = None) -> PromptRun:
         pairs = plan_outputs(sources, out_dir)
@@ -152,19 +153,14 @@ class PromptTranslator:
         result = FolderResult(folder.path, out, skipped=list(folder.skipped),
                               layouts={f.name: f.layout or f.kind for f in folder.files})
         units: list[_Unit] = []
-        wanted: dict[bytes, str] = {}
         for f in folder.files:
             for piece in f.units():
                 protected = self.protector.protect(piece.text)
                 key = self.segmenter.key_for_protected(protected)
                 units.append(_Unit(f, piece.unit or "", piece.line, piece.text, protected, key))
-                stats.segments_total += 1
-                if key is None:
-                    stats.segments_empty += 1
-                else:
-                    wanted.setdefault(key, protected.body)
-                    if self.segmenter.is_template(key):
-                        stats.segments_templates += 1
+        segments = collect_segments(units, self.segmenter)
+        stats.count_segments(segments)
+        wanted = segments.wanted
         seen.add_many(wanted)
         found = self.translator.fill(wanted, stats) if wanted else {}
         by_file: dict[str, list[_Unit]] = {}
@@ -191,25 +187,18 @@ class PromptTranslator:
         values: list[str] = []
         reasons: list[Reason] = []
         for u in units:
-            where = f"{u.file.name}:{u.line}"
             if u.key is None:
                 values.append(u.source)
                 continue
-            if u.key not in found:
-                reasons.append(Reason("backend_failed", where, "the backend gave no usable translation for this line"))
-                values.append(u.source)
-                continue
-            try:
-                restored = self.protector.restore(u.protected, found[u.key])
-            except SpanLost as lost:
-                reasons.append(Reason("span_lost", where, lost.detail))
-                values.append(u.source)
-                continue
+            where = f"{u.file.name}:{u.line}"
+            value, check = self.assembler.assemble_field(u.source, u.protected, u.key, found, u.role, where,
+                                                         missing="the backend gave no usable translation for this line")
             # A translated line must stay one line, or the file's structure (and its parser) would change.
-            if "\n" in restored or "\r" in restored:
-                reasons.append(Reason("line_break", where, "the translation of one line spans several lines"))
-            reasons.extend(self.checker.check_turn(u.source, restored, u.role, where))
-            values.append(restored)
+            if not check.reasons or check.reasons[0].code not in ("backend_failed", "span_lost"):
+                if "\n" in value or "\r" in value:
+                    reasons.append(Reason("line_break", where, "the translation of one line spans several lines"))
+            reasons.extend(check.reasons)
+            values.append(value)
         return values, reasons
 
 
