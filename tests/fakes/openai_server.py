@@ -25,6 +25,8 @@ Faults (attributes; counters are consumed one chat request at a time, thread-saf
 ``too_many_requests = n``         429 with ``Retry-After: retry_after`` (default "0.05")
 ``server_errors = n``             500
 ``quota_exhausted = True``        every request answers 429 ``insufficient_quota``
+``fail_after = N``                once N chat requests have been answered 200, every later one answers 500 (an
+                                  outage; set back to None to end it)
 ``reject_response_format = True`` a request with ``response_format`` answers 400 (a server without structured output)
 ``fences = n``                    the answer is wrapped in a ```json code fence
 ``chatter = n``                   a sentence before and after the JSON
@@ -41,8 +43,9 @@ Faults (attributes; counters are consumed one chat request at a time, thread-saf
 ================================  ======================================================================================
 
 Counters: `chat_requests` (answered 200), `answered` (status → count), `faults_done` (fault → count), `texts_translated`,
-and `chat_log`: one entry per chat request with ``model``, ``texts`` (the document's strings), ``response_format``
-(type or None), ``stream``, ``images``, ``status`` and ``fault``.
+and `chat_log`: one entry per chat request with ``model``, ``texts`` (the document's strings), ``user`` (the last
+user message's text), ``response_format`` (type or None), ``stream``, ``images``, ``status``, ``fault`` and, when
+answered, ``usage``.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class FakeOpenAI(FakeHTTPServer):
         self.retry_after = "0.05"
         self.server_errors = 0
         self.quota_exhausted = False
+        self.fail_after: int | None = None
         self.reject_response_format = False
         self.detail_errors = False
         self.stream_done = True
@@ -94,6 +98,9 @@ class FakeOpenAI(FakeHTTPServer):
             key = auth[len("Bearer "):] if auth.startswith("Bearer ") else ""
             if key not in self.auth_keys:
                 masked = (key[:3] + "*" * 8 + key[-4:]) if len(key) > 8 else "***"
+                if self.faulty(request):
+                    with self.lock:
+                        self.answered[401] += 1
                 return self._error(401, f"Incorrect API key provided: {masked}. You can find your API key at "
                                         "https://platform.openai.com/account/api-keys.", "invalid_api_key")
         path = request.path.rstrip("/")
@@ -135,13 +142,14 @@ class FakeOpenAI(FakeHTTPServer):
                                "model_not_found")
         text, images = _last_user_text(body["messages"])
         entry["images"] = images
+        entry["user"] = text
         document = _document(text)
         entry["texts"] = _strings(document) if document is not None else []
         if self._take("too_many_requests"):
             self._done("too_many_requests", entry)
             return self._error(429, "Rate limit reached for requests. Please try again in 50ms.",
                                "rate_limit_exceeded", **{"Retry-After": self.retry_after})
-        if self._take("server_errors"):
+        if self._take("server_errors") or (self.fail_after is not None and self.chat_requests >= self.fail_after):
             self._done("server_errors", entry)
             return self._error(500, "The server had an error while processing your request.", None)
         if self.quota_exhausted:
@@ -164,6 +172,7 @@ class FakeOpenAI(FakeHTTPServer):
         prompt_chars = sum(len(t) for t in _all_text(body["messages"]))
         usage = {"prompt_tokens": math.ceil(prompt_chars / 4), "completion_tokens": math.ceil(len(content) / 2)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        entry["usage"] = usage
         with self.lock:
             self.chat_requests += 1
             self.texts_translated += len(entry["texts"])

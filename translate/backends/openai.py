@@ -191,8 +191,9 @@ class OpenAIBackend(Backend):
         self.price_completion = price_completion_per_million
         self.capabilities = Capabilities(record_context=True, billed=bool(price_prompt_per_million
                                                                            or price_completion_per_million))
-        # A pipeline batch is about two rounds of full requests, so a kill loses at most those in flight.
-        self.max_batch_texts = max(64, 2 * concurrency * self.records_per_request * _TEXTS_PER_RECORD_GUESS)
+        # A pipeline batch (records, or single texts) is about two rounds of full requests: enough to keep
+        # `concurrency` requests busy, little to lose to a kill.
+        self.max_batch_texts = max(16, 2 * concurrency * self.records_per_request)
         self.max_batch_chars = 2 * concurrency * request_chars
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: Any = None
