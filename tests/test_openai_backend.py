@@ -328,7 +328,9 @@ def test_images_travel_downscaled_and_a_missing_one_is_reported(fake, tmp_path, 
                RecordTexts(["Is it raining?"], ["human"], image="missing.jpg", record_id="x2"),
                RecordTexts(["A text-only record."], ["human"], record_id="x3")]
     assert b.translate_records(records) == expected(records)
-    assert [e["images"] for e in fake.chat_log] == [1, 0, 0]  # one record per request when images travel
+    # One record per request when images travel; only the record whose image exists carries one.
+    assert {e["texts"][0]: e["images"] for e in fake.chat_log} == {
+        "What colour is the bus?": 1, "Is it raining?": 0, "A text-only record.": 0}
     assert "record 'x2': image" in caplog.text and "missing.jpg" in caplog.text
     assert b.usage()["images_sent"] == 1 and b.usage()["images_missing"] == 1
     assert "images=64" in b.fingerprint()
