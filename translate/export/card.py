@@ -237,8 +237,8 @@ def _quality(summary: dict[str, Any] | None) -> str:
         out.append("No QC log (`*.qc.jsonl`) was found beside the outputs.\n")
         return "\n".join(out)
     o = summary["overview"]
-    out.append(f"From the QC logs: {o['records']:,} records, {o['turns']:,} checked turns, {o['turns_flagged']:,} "
-               f"turns with a reason, {o['records_rejected']:,} records rejected.\n")
+    out.append(f"From the QC logs: records {o['records']:,}, checked turns {o['turns']:,}, turns with a reason "
+               f"{o['turns_flagged']:,}, records rejected {o['records_rejected']:,}.\n")
     if summary["ratio_by_role"]:
         out += ["| role | turns | length ratio (translation / source characters), median | 5th–95th percentile |",
                 "|---|---:|---:|---|"]
