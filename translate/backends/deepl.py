@@ -19,12 +19,12 @@ import hashlib
 import json
 import os
 import re
-import time
 from typing import Any, ClassVar
 
 from translate.backends.base import Backend, Capabilities
 from translate.errors import AuthenticationError, BackendError, ConfigError, QuotaExceededError
 from translate.protect import Span, XmlKeepStyle
+from translate.retry import Backoff
 
 ENV_KEY = "DEEPL_AUTH_KEY"
 MAX_TEXTS = 50
@@ -102,6 +102,13 @@ def from_xml(style: DeepLXmlStyle, text: str) -> str:
     return "".join(out)
 
 
+def _retry_after(exc: Exception) -> str | None:
+    """The server's Retry-After, when the SDK exception carries the HTTP response."""
+    response = getattr(exc, "http_response", None) or getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    return headers.get("Retry-After") if headers is not None else None
+
+
 def deepl_target(lang: str) -> str:
     lang = lang.strip()
     if "-" in lang or "_" in lang:
@@ -167,6 +174,7 @@ class DeepLBackend(Backend):
         self.rate_limit_retries = rate_limit_retries
         self.retry_backoff = retry_backoff
         self.retry_max_backoff = retry_max_backoff
+        self._backoff = Backoff(base=retry_backoff, cap=retry_max_backoff)
         if not 1 <= batch_size <= MAX_TEXTS:
             raise ConfigError(f"deepl: batch_size must be between 1 and {MAX_TEXTS}")
         self.max_batch_texts = batch_size
@@ -248,13 +256,13 @@ class DeepLBackend(Backend):
                         f"DeepL {what} still failing after {tries} retries ({exc}). Everything translated so far "
                         "is in the translation memory; rerun the same command to resume."
                     ) from None
-                wait = min(self.retry_backoff * (2 ** tries), self.retry_max_backoff)
                 if rate_limited:
                     throttled += 1
                 else:
                     failures += 1
                 self.counters["retries"] += 1
-                time.sleep(wait)
+                self._backoff.sleep(tries, "deepl", f"{what}: {'rate limited (429)' if rate_limited else exc}",
+                                    retry_after=_retry_after(exc))
             except ValueError as exc:
                 raise BackendError(f"DeepL {what} failed: {exc}") from None
 

@@ -19,12 +19,12 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import re
 from typing import Any
 
 from translate.backends.base import Backend
 from translate.errors import BackendError, ConfigError
+from translate.retry import Backoff
 
 _STATUS = re.compile(r'status code "(\d{3})"')
 # ISO codes googletrans spells differently.
@@ -103,7 +103,7 @@ class GoogleBackend(Backend):
         self.timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._translator: Any = None
-        self._rng = random.Random(0)
+        self._backoff = Backoff(base=backoff, cap=max_backoff)
         self.counters = {"requests": 0, "characters_sent": 0, "retries": 0, "rate_limited": 0, "echoed": 0,
                          "failed_texts": 0, "texts_too_long": 0}
 
@@ -217,9 +217,11 @@ class GoogleBackend(Backend):
                     "Everything translated so far is in the translation memory; rerun the same command later "
                     "to resume.")
                 raise self._abort
-            n = self._failures_in_row - 1
-            wait = min(self.backoff * (2 ** n), self.max_backoff) * (2 if status == 429 else 1)
-            self._resume_at = max(self._resume_at, loop.time() + wait * (0.8 + 0.4 * self._rng.random()))
+            # A 429 waits twice as long: the service is up and asks for patience.
+            wait = self._backoff.wait(self._failures_in_row - 1) * (2 if status == 429 else 1)
+            self._backoff.announce(wait, self._failures_in_row - 1, "google",
+                                   f"HTTP {status}" if status else "connection error")
+            self._resume_at = max(self._resume_at, loop.time() + wait)
 
     async def _translate_one(self, translator, text: str) -> str | None:
         """The translation, or None once the service has echoed the source (or answered empty) `retries` + 1
@@ -230,8 +232,7 @@ class GoogleBackend(Backend):
                 return out
             self.counters["echoed"] += 1
             if attempt < self.retries:
-                wait = min(self.backoff * (2 ** attempt), self.max_backoff)
-                await asyncio.sleep(wait * (0.8 + 0.4 * self._rng.random()))
+                await self._backoff.asleep(attempt, "google", "the service echoed the source")
         self.counters["failed_texts"] += 1
         return None
 
