@@ -22,7 +22,6 @@ from translate.errors import BackendError, ConfigError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
 from translate.formats.records import (
     FieldPath,
-    Problem,
     field_name,
     record_id,
     translatable_fields,
@@ -38,7 +37,8 @@ from translate.formats.writers import (
 )
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
-from translate.qc import HARD_REASONS, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
+from translate.qc import HARD_REASONS, QualityChecker, TurnCheck, record_check, write_qc_rows
+from translate.reasons import Reason
 
 ON_REJECT = ("drop", "keep-source", "keep")
 MISSING_TRANSLATION = "the backend gave no usable translation for this segment; nothing was stored, so a rerun tries it again"
@@ -112,7 +112,7 @@ class PreparedField:
 @dataclass(slots=True)
 class PreparedRecord:
     item: SourceItem
-    problems: list[Problem]
+    problems: list[Reason]
     fields: list[PreparedField]
 
 
@@ -191,7 +191,7 @@ class Segmenter:
 
     def prepare(self, item: SourceItem) -> PreparedRecord:
         if item.error is not None:  # unparseable; a JSON null record is parsed, and rejected as not an object
-            return PreparedRecord(item, [Problem("invalid_json", "", item.error)], [])
+            return PreparedRecord(item, [Reason("invalid_json", "", item.error)], [])
         problems = validate(item.record)
         if problems:
             return PreparedRecord(item, problems, [])
