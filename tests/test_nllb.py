@@ -26,6 +26,7 @@ from translate.backends.nllb import NLLBBackend, parse_device_index, repeats_ngr
 from translate.errors import ConfigError, ModelNotFoundError  # noqa: E402
 from translate.nllb_models import (  # noqa: E402
     DEFAULT_MODEL,
+    PINNED,
     cache_root,
     model_identity,
     nllb_code,
@@ -264,7 +265,7 @@ def test_fingerprint_never_loads_or_downloads(monkeypatch, tmp_path):
     b = NLLBBackend("en", "ko", device="cpu")
     assert b.model == DEFAULT_MODEL
     fp = b.fingerprint()
-    assert fp.startswith(f"nllb/{DEFAULT_MODEL}/int8/beam2/")
+    assert fp.startswith(f"nllb/{DEFAULT_MODEL}@{PINNED[DEFAULT_MODEL].revision}/int8/beam2/")  # the pinned commit
     assert b._translator is None and not any(tmp_path.iterdir())
 
 
@@ -343,7 +344,8 @@ def _cli(args: list[str], env_extra: dict[str, str], cwd: Path = ROOT) -> subpro
 
 @pytest.mark.parametrize("offline", [True, False])
 def test_without_network_the_error_names_the_model_and_the_local_folder_way(tmp_path, offline):
-    src = write_records(tmp_path / "in.json", [{"id": "1", "conversations": [{"from": "gpt", "value": "Hello."}]}])
+    src = write_records(tmp_path / "in.json", [{"id": "1", "conversations": [
+        {"from": "human", "value": "Say hello."}, {"from": "gpt", "value": "Hello."}]}])
     env = {"LLAVA_TRANSLATE_CACHE": str(tmp_path / "cache"), "HF_HOME": str(tmp_path / "hf")}
     # Offline mode, or a Hub endpoint on a local port where nothing listens: both are "no network".
     env.update({"HF_HUB_OFFLINE": "1"} if offline else {"HF_ENDPOINT": f"http://127.0.0.1:{_closed_port()}"})
@@ -447,7 +449,8 @@ def test_transformers_m2m100_converts_and_matches_generate(tmp_path, monkeypatch
 
 
 def test_nllb_flags_of_run_reach_the_backend(tmp_path, tiny_model):
-    src = write_records(tmp_path / "in.json", [{"id": "1", "conversations": [{"from": "gpt", "value": "Hello."}]}])
+    src = write_records(tmp_path / "in.json", [{"id": "1", "conversations": [
+        {"from": "human", "value": "Say hello."}, {"from": "gpt", "value": "Hello."}]}])
     env = {"LLAVA_TRANSLATE_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
     common = ["run", "--src", str(src), "--out", str(tmp_path / "out"), "--backend", "nllb", "--model",
               str(tiny_model), "--device", "cpu", "--on-reject", "keep", "--quiet"]

@@ -4,13 +4,17 @@
 
 * a local CTranslate2 folder (``model.bin``, the vocabulary, ``sentencepiece.bpe.model``): used as it is;
 * a local Hugging Face folder (``config.json`` and weights): converted once into the cache;
-* a Hub id of an already converted CTranslate2 repository (it holds a ``model.bin``): fetched with huggingface_hub;
-* any other Hub id (default ``facebook/nllb-200-distilled-600M``): converted once with CTranslate2's
+* a pinned Hub id (`PINNED`; the default, an int8 CTranslate2 conversion of ``facebook/nllb-200-distilled-600M``):
+  its files are fetched at the pinned revision with huggingface_hub (its cache, token and endpoint), checked
+  against their pinned sizes and SHA-256, and linked into one folder of the cache. No torch, no conversion;
+* a Hub id of another already converted CTranslate2 repository (it holds a ``model.bin``): fetched as it is;
+* any other Hub id (``facebook/nllb-200-distilled-600M``, ``-1.3B``, …): converted once with CTranslate2's
   ``TransformersConverter`` (extra ``[convert]``) and cached under ``$LLAVA_TRANSLATE_CACHE``, else
   ``$XDG_CACHE_HOME/llava-translate``, else ``~/.cache/llava-translate``.
 
-`model_identity(name)` is the cheap, machine-independent name of a model for memory keys: the Hub id itself, or a
-hash of a local folder's configuration, vocabulary and weight file edges (never its absolute path).
+`model_identity(name)` is the cheap, machine-independent name of a model for memory keys: the Hub id itself (with the
+pinned revision for a pinned model), or a hash of a local folder's configuration, vocabulary and weight file edges
+(never its absolute path).
 """
 
 from __future__ import annotations
@@ -23,13 +27,61 @@ import shutil
 import socket
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from translate.errors import ConfigError, ModelNotFoundError
 
-DEFAULT_MODEL = "facebook/nllb-200-distilled-600M"
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """One file of a pinned model: its size and SHA-256, and where it comes from when not from the model's own
+    repository (a converted repository may lack the SentencePiece model, which the original holds)."""
+
+    name: str
+    size: int
+    sha256: str
+    repo: str | None = None
+    revision: str | None = None
+
+
+@dataclass(frozen=True)
+class PinnedModel:
+    """A converted CTranslate2 model on the Hub, fixed to one commit, with every file it needs checked."""
+
+    repo: str
+    revision: str
+    converted_from: str
+    files: tuple[PinnedFile, ...]
+
+    @property
+    def folder_name(self) -> str:
+        return f"{self.repo.replace('/', '--')}@{self.revision}"
+
+
+# The default: an int8 CTranslate2 conversion of facebook/nllb-200-distilled-600M, so that a first run needs neither
+# torch nor transformers (a 620 MB download instead of the 1.5 GB conversion toolchain). Revision, sizes and SHA-256
+# as pinned and checked by another public project that downloads this model; the repository holds the SentencePiece
+# model itself, so nothing comes from the original.
+NLLB_600M_INT8 = PinnedModel(
+    repo="osa911/nllb-200-distilled-600M-ct2-int8",
+    revision="46858753dbaf8eb5e21bb6f0037c3b90851e090a",
+    converted_from="facebook/nllb-200-distilled-600M",
+    files=(
+        PinnedFile("config.json", 223, "8f6496adfc930cbfecbe8281112197705c488fab47d34b4829b06d7f478909af"),
+        PinnedFile("sentencepiece.bpe.model", 4_852_054,
+                   "14bb8dfb35c0ffdea7bc01e56cea38b9e3d5efcdcb9c251d6b40538e1aab555a"),
+        PinnedFile("shared_vocabulary.json", 5_921_176,
+                   "af53bfd0e6f726209e7325e45b87ab3b14e5856f7d42d7b9be91de3287c45267"),
+        PinnedFile("model.bin", 619_704_329, "ca3362e6e81906c0cf9c33bd6917674222c71d69617d0afb18507ce0b6c2e2e8"),
+    ),
+)
+PINNED: dict[str, PinnedModel] = {NLLB_600M_INT8.repo: NLLB_600M_INT8}
+DEFAULT_MODEL = NLLB_600M_INT8.repo
+PIN_MARKER = ".llava-translate-pin.json"  # written last into an assembled folder: its files were checked
 SPM_NAMES = ("sentencepiece.bpe.model", "spm.model", "sentencepiece.model", "source.spm")
 VOCAB_NAMES = ("shared_vocabulary.json", "shared_vocabulary.txt", "source_vocabulary.json",
                "source_vocabulary.txt", "target_vocabulary.json", "target_vocabulary.txt")
@@ -119,7 +171,16 @@ def model_identity(name: str, revision: str | None = None) -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         return "local:" + _folder_digest(path)
+    pin = pinned(name, revision)
+    if pin is not None:
+        return f"{name}@{pin.revision}"
     return name + (f"@{revision}" if revision else "")
+
+
+def pinned(name: str, revision: str | None = None) -> PinnedModel | None:
+    """The pin for a Hub id, unless another revision than the pinned one is asked for."""
+    pin = PINNED.get(name)
+    return pin if pin is not None and revision in (None, pin.revision) else None
 
 
 def _folder_digest(path: Path) -> str:
@@ -161,6 +222,9 @@ def resolve_model(name: str, revision: str | None = None, local_files_only: bool
         )
     if looks_local(name):
         raise ModelNotFoundError(f"model folder {name} does not exist. {_local_hint(name)}")
+    pin = pinned(name, revision)
+    if pin is not None:
+        return _from_pin(pin, local_files_only)
     slug = name.replace("/", "--") + (f"@{revision}" if revision else "")
     target = cache_root() / "nllb" / slug
     if is_ct2_folder(target):
@@ -169,13 +233,7 @@ def resolve_model(name: str, revision: str | None = None, local_files_only: bool
 
 
 def _from_hub(repo: str, revision: str | None, target: Path, local_files_only: bool) -> Path:
-    try:
-        import huggingface_hub as hub
-    except ImportError:
-        raise ModelNotFoundError(
-            f"model {repo!r} is not in the cache ({target}) and huggingface_hub is not installed to fetch it "
-            f"(pip install 'llava-translate[nllb]'). {_local_hint(repo)}"
-        ) from None
+    hub = _import_hub(repo, target)
     # Whatever the Hugging Face cache already holds comes first: no network needed.
     try:
         snapshot = Path(hub.snapshot_download(repo, revision=revision, local_files_only=True))
@@ -189,7 +247,7 @@ def _from_hub(repo: str, revision: str | None, target: Path, local_files_only: b
     if local_files_only:
         raise ModelNotFoundError(f"model {repo!r} is not in the cache ({target}) and downloads are off "
                                  f"(local_files_only). {_local_hint(repo)}")
-    if getattr(hub.constants, "HF_HUB_OFFLINE", False):
+    if _hub_offline(hub):
         raise ModelNotFoundError(f"model {repo!r} is not in the cache ({target}) and HF_HUB_OFFLINE is set. "
                                  f"{_local_hint(repo)}")
     unreachable = _unreachable(getattr(hub.constants, "ENDPOINT", "https://huggingface.co"))
@@ -214,6 +272,125 @@ def _from_hub(repo: str, revision: str | None, target: Path, local_files_only: b
         _check_ct2(snapshot, repo)
         return snapshot
     return _convert_once(repo, target, repo, revision)
+
+
+# -- pinned models ----------------------------------------------------------------------------------------------------
+
+def _from_pin(pin: PinnedModel, local_files_only: bool) -> Path:
+    """The pinned model's folder in the cache, assembled once from checked files (several processes: once)."""
+    target = cache_root() / "nllb" / pin.folder_name
+    if _pin_ready(target, pin):
+        return target
+    hub = _import_hub(pin.repo, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _lock(target.with_name(target.name + ".lock")):
+        if _pin_ready(target, pin):
+            return target
+        files = _fetch_pinned_files(hub, pin, local_files_only, target)
+        tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent))
+        try:
+            for f, path in files:
+                _place(path, tmp / f.name)
+            (tmp / PIN_MARKER).write_text(json.dumps(_pin_record(pin), indent=1) + "\n", encoding="utf-8")
+            _check_ct2(tmp, pin.repo)
+            shutil.rmtree(target, ignore_errors=True)  # a folder whose files no longer check out
+            os.replace(tmp, target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def _pin_record(pin: PinnedModel) -> dict:
+    return {"repo": pin.repo, "revision": pin.revision,
+            "files": {f.name: {"size": f.size, "sha256": f.sha256, "repo": f.repo or pin.repo,
+                               "revision": f.revision or pin.revision} for f in pin.files}}
+
+
+def _pin_ready(target: Path, pin: PinnedModel) -> bool:
+    """An assembled folder for exactly this pin, whose files are all there at their pinned sizes (the hashes were
+    checked when it was assembled; sizes catch a truncated or replaced file without rereading 600 MB)."""
+    try:
+        if json.loads((target / PIN_MARKER).read_text(encoding="utf-8")) != _pin_record(pin):
+            return False
+        return all((target / f.name).stat().st_size == f.size for f in pin.files)
+    except (OSError, ValueError):
+        return False
+
+
+def _import_hub(name: str, target: Path):
+    try:
+        import huggingface_hub as hub
+    except ImportError:
+        raise ModelNotFoundError(
+            f"model {name!r} is not in the cache ({target}) and huggingface_hub is not installed to fetch it "
+            f"(pip install 'llava-translate[nllb]'). {_local_hint(name)}"
+        ) from None
+    return hub
+
+
+def _hub_offline(hub) -> bool:
+    flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return flag or bool(getattr(hub.constants, "HF_HUB_OFFLINE", False))
+
+
+def _fetch_pinned_files(hub, pin: PinnedModel, local_files_only: bool, target: Path) -> list[tuple[PinnedFile, Path]]:
+    """Every pinned file from the Hugging Face cache, downloading what it lacks, each checked against its pin."""
+    found: list[tuple[PinnedFile, Path]] = []
+    missing: list[PinnedFile] = []
+    for f in pin.files:
+        try:
+            found.append((f, Path(hub.hf_hub_download(f.repo or pin.repo, f.name, revision=f.revision or pin.revision,
+                                                      local_files_only=True))))
+        except Exception:  # noqa: BLE001 - not in the local cache (or the cache is unreadable): fetch it below
+            missing.append(f)
+    if missing:
+        names = ", ".join(f.name for f in missing)
+        why = ("downloads are off (local_files_only)" if local_files_only else
+               "HF_HUB_OFFLINE is set" if _hub_offline(hub) else
+               _unreachable(getattr(hub.constants, "ENDPOINT", "https://huggingface.co")))
+        if why:
+            raise ModelNotFoundError(f"model {pin.repo!r} is not in the cache ({target}): {names} missing and {why}. "
+                                     f"{_local_hint(pin.repo)}")
+        for f in missing:
+            repo, revision = f.repo or pin.repo, f.revision or pin.revision
+            try:
+                found.append((f, Path(hub.hf_hub_download(repo, f.name, revision=revision))))
+            except Exception as exc:  # noqa: BLE001 - offline, unknown repo or revision, proxy, auth: one message
+                raise ModelNotFoundError(
+                    f"model {pin.repo!r}: {f.name} could not be fetched from {repo}@{revision} "
+                    f"({type(exc).__name__}: {_first_line(exc)}). {_local_hint(pin.repo)}") from None
+    for f, path in found:
+        _verify(path, f, pin)
+    return found
+
+
+def _verify(path: Path, f: PinnedFile, pin: PinnedModel) -> None:
+    size = path.stat().st_size
+    digest = _sha256(path) if size == f.size else None
+    if size != f.size or digest != f.sha256:
+        got = f"{size:,} bytes" + (f", SHA-256 {digest}" if digest else "")
+        raise ModelNotFoundError(
+            f"model {pin.repo!r}: {f.name} from {f.repo or pin.repo}@{f.revision or pin.revision} is not the pinned "
+            f"file ({got}; pinned: {f.size:,} bytes, SHA-256 {f.sha256}). The download is damaged or the "
+            f"repository was rewritten: delete {path} from the Hugging Face cache and run again, or pass --model "
+            "with a folder you trust"
+        )
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _place(source: Path, link: Path) -> None:
+    """`link` → the checked file in the Hugging Face cache (no second copy of 600 MB); a copy where links fail."""
+    try:
+        os.symlink(source.resolve(), link)
+    except OSError:
+        shutil.copy2(source, link)
 
 
 def _convert_once(source: str, target: Path, name: str, revision: str | None = None) -> Path:
@@ -281,9 +458,11 @@ def read_vocabulary(path: Path) -> list[str]:
 
 
 def _local_hint(name: str) -> str:
+    original = PINNED[name].converted_from if name in PINNED else name if _HUB_ID.match(name) else \
+        NLLB_600M_INT8.converted_from
     return (
         "To work offline, give a local CTranslate2 folder instead: --model /path/to/folder (made elsewhere with "
-        f"`ct2-transformers-converter --model {name if _HUB_ID.match(name) else DEFAULT_MODEL} --output_dir folder "
+        f"`ct2-transformers-converter --model {original} --output_dir folder "
         "--copy_files sentencepiece.bpe.model --quantization float16`), or copy a converted folder into "
         f"{cache_root() / 'nllb'}."
     )

@@ -82,6 +82,27 @@ def weight_family(compute_type: str) -> str:
     return compute_type
 
 
+# Whole-number options and the least each may be.
+MINIMUMS = {"beam_size": 1, "inter_threads": 1, "intra_threads": 0, "max_batch_tokens": 0, "no_repeat_ngram_size": 0,
+            "decoding_extra": 0, "max_decoding_length": 0, "min_decoding_length": 0, "max_sentence_chars": 1,
+            "batch_texts": 0, "batch_chars": 0}
+
+
+def check_options(device: str, compute_type: str, repetition_penalty: float, decoding_ratio: float,
+                  whole: dict[str, Any]) -> None:
+    """ConfigError naming the first option out of range; `whole` holds the whole-number options by name."""
+    if device not in DEVICES:
+        raise ConfigError(f"device={device!r}: expected one of {', '.join(DEVICES)}")
+    if compute_type not in COMPUTE_TYPES:
+        raise ConfigError(f"compute_type={compute_type!r}: expected one of {', '.join(COMPUTE_TYPES)}")
+    for key, value in whole.items():
+        low = MINIMUMS[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{key}={value!r}: expected a whole number of at least {low}")
+    if repetition_penalty <= 0 or decoding_ratio <= 0:
+        raise ConfigError("repetition_penalty and decoding_ratio must be positive")
+
+
 class NLLBBackend(Backend):
     name = "nllb"
     capabilities = Capabilities(wants_gpu=True)
@@ -127,21 +148,12 @@ class NLLBBackend(Backend):
         super().__init__(source_lang, target_lang)
         self.src_code = nllb_code(source_lang)
         self.tgt_code = nllb_code(target_lang)
-        if device not in DEVICES:
-            raise ConfigError(f"device={device!r}: expected one of {', '.join(DEVICES)}")
-        if compute_type not in COMPUTE_TYPES:
-            raise ConfigError(f"compute_type={compute_type!r}: expected one of {', '.join(COMPUTE_TYPES)}")
-        for key, value, low in (("beam_size", beam_size, 1), ("inter_threads", inter_threads, 1),
-                                ("intra_threads", intra_threads, 0), ("max_batch_tokens", max_batch_tokens, 0),
-                                ("no_repeat_ngram_size", no_repeat_ngram_size, 0),
-                                ("decoding_extra", decoding_extra, 0), ("max_decoding_length", max_decoding_length, 0),
-                                ("min_decoding_length", min_decoding_length, 0),
-                                ("max_sentence_chars", max_sentence_chars, 1), ("batch_texts", batch_texts, 0),
-                                ("batch_chars", batch_chars, 0)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ConfigError(f"{key}={value!r}: expected a whole number of at least {low}")
-        if repetition_penalty <= 0 or decoding_ratio <= 0:
-            raise ConfigError("repetition_penalty and decoding_ratio must be positive")
+        check_options(device, compute_type, repetition_penalty, decoding_ratio, {
+            "beam_size": beam_size, "inter_threads": inter_threads, "intra_threads": intra_threads,
+            "max_batch_tokens": max_batch_tokens, "no_repeat_ngram_size": no_repeat_ngram_size,
+            "decoding_extra": decoding_extra, "max_decoding_length": max_decoding_length,
+            "min_decoding_length": min_decoding_length, "max_sentence_chars": max_sentence_chars,
+            "batch_texts": batch_texts, "batch_chars": batch_chars})
         self.model = str(model)
         self.revision = revision
         self.local_files_only = local_files_only
@@ -155,7 +167,6 @@ class NLLBBackend(Backend):
         self.beam_size = beam_size
         self.inter_threads = inter_threads
         self.intra_threads = intra_threads
-        self.max_batch_tokens = max_batch_tokens or (16384 if self.device == "cuda" else 2048)
         self.repetition_penalty = float(repetition_penalty)
         self.no_repeat_ngram_size = no_repeat_ngram_size
         self.length_penalty = float(length_penalty)
@@ -164,9 +175,7 @@ class NLLBBackend(Backend):
         self.max_decoding_length = max_decoding_length
         self.min_decoding_length = min_decoding_length
         self.max_sentence_chars = max_sentence_chars
-        gpus = len(self.device_indices) if self.device == "cuda" else 1
-        self.max_batch_texts = batch_texts or (4096 * gpus if self.device == "cuda" else 256)
-        self.max_batch_chars = batch_chars or (400_000 * gpus if self.device == "cuda" else 30_000)
+        self._set_batch_limits(max_batch_tokens, batch_texts, batch_chars)
         self._identity: str | None = None
         self._translator = None
         self._sp = None
@@ -174,6 +183,14 @@ class NLLBBackend(Backend):
         self.counters = {"calls": 0, "sentences": 0, "sentences_unique": 0, "source_tokens": 0,
                          "target_tokens": 0, "batches": 0}
         self.seconds_loading = 0.0
+
+    def _set_batch_limits(self, max_batch_tokens: int, batch_texts: int, batch_chars: int) -> None:
+        """Per-device defaults for what 0 means: tokens per CTranslate2 batch, texts and characters per call."""
+        cuda = self.device == "cuda"
+        gpus = len(self.device_indices) if cuda else 1
+        self.max_batch_tokens = max_batch_tokens or (16384 if cuda else 2048)
+        self.max_batch_texts = batch_texts or (4096 * gpus if cuda else 256)
+        self.max_batch_chars = batch_chars or (400_000 * gpus if cuda else 30_000)
 
     @staticmethod
     def _pick_device(device: str) -> str:
