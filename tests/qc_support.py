@@ -16,13 +16,16 @@ from pathlib import Path
 FIXTURE = Path(__file__).parent / "fixtures" / "parallel_ko"
 
 # Which reason codes rightly fire on each kind of corruption; the first is the one the kind is about.
+# The meaning-level codes are right on a corrupted turn too when it really lost what they look for (a sentence, a
+# negation, a name).
 KINDS: dict[str, tuple[str, ...]] = {
-    "english_left": ("untranslated", "wrong_script", "length_ratio"),
+    "english_left": ("untranslated", "wrong_script", "length_ratio", "english_left", "negation",
+                     "sentence_alignment"),
     "image_lost": ("image_token",),
-    "repetition": ("repetition", "length_ratio", "truncated"),
-    "truncation": ("truncated", "length_ratio"),
-    "wrong_language": ("wrong_script", "length_ratio"),
-    "number_changed": ("number_mismatch",),
+    "repetition": ("repetition", "length_ratio", "truncated", "sentence_alignment", "negation"),
+    "truncation": ("truncated", "length_ratio", "sentence_alignment", "negation"),
+    "wrong_language": ("wrong_script", "length_ratio", "english_left", "negation", "sentence_alignment"),
+    "number_changed": ("number_mismatch", "anchor_mismatch"),
     "empty": ("empty_output",),
 }
 PER_KIND = 20  # at most this many samples per kind, spread evenly over the turns where the kind applies

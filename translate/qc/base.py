@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from translate.qc.scripts import LATIN, SCRIPTS, ScriptSpec, script_share
 
 SEVERITIES = ("reject", "warn")
+_KOREAN_GRAMMAR = frozenset("은는이을를에의로와과도고며요니습있했한된게지")
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,19 @@ class Turn:
     @property
     def measured_script(self) -> tuple[float | None, int, float] | None:
         return self._script
+
+    def reads_as_target(self) -> bool:
+        """Whether the output has the grammar the language-specific checks read. For Korean: at least one of the
+        commonest particles and endings (은 는 이 을 를 에 의 …). Hangul-looking text without any of them (the pseudo
+        backend's output, a transliteration) has no sentence endings or negations to read, so those checks stay
+        silent on it; other checks still judge it."""
+        if self.target.family != "ko":
+            return True
+        return self.memo("reads_as_target", lambda: not _KOREAN_GRAMMAR.isdisjoint(self.output))
+
+    def cached(self, key: str) -> Any:
+        """A shared measurement if some check has computed it, else None."""
+        return self._cache.get(key) if self._cache else None
 
     def memo(self, key: str, compute) -> Any:
         """A measurement shared between checks (sentences, speech levels), computed once per turn."""

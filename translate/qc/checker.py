@@ -8,13 +8,15 @@ it goes. The checks, their codes and thresholds: `translate.qc.registry` and doc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from translate.protect import IMAGE_TOKEN, image_layout
 from translate.qc.base import Target, Turn
+from translate.qc.english_left import EnglishLeft
 from translate.qc.form import EmptyOutput
 from translate.qc.language import Untranslated, WrongScript
-from translate.qc.registry import BY_NAME
+from translate.qc.registry import BY_NAME, RECORD_CHECKS, TURN_CHECKS
+from translate.qc.speech_level import SpeechLevel
 from translate.qc.settings import parse_settings
 from translate.qc.text import strip_image
 from translate.qc.verdict import TurnCheck
@@ -23,9 +25,10 @@ from translate.reasons import Reason
 
 class QualityChecker:
     """Runs the enabled checks on one turn. `settings` is the config's ``[qc]`` table: ``{"empty_output": False,
-    "length_ratio": {"gpt": [0.3, 1.2]}, ...}``; unknown names raise `ConfigError`."""
+    "length_ratio": {"gpt": [0.3, 1.2]}, ...}``; unknown names raise `ConfigError`. `keep_terms`: Latin terms that
+    are right in a translation (glossary targets, do-not-translate spans), never counted as English left in."""
 
-    def __init__(self, target_lang: str, settings: dict[str, Any] | None = None):
+    def __init__(self, target_lang: str, settings: dict[str, Any] | None = None, keep_terms: Iterable[str] = ()):
         self.target_lang = target_lang
         self.settings = dict(settings or {})
         parsed = parse_settings(target_lang, self.settings)
@@ -39,8 +42,14 @@ class QualityChecker:
         self._names.sure_share = wrong_script.sure_share
         self._sure_share = wrong_script.sure_share
         self._share_on = parsed.enabled[WrongScript.name]
-        # The loop: every enabled check but empty_output, which is settled before it.
-        self._checks = [built[name] for name in BY_NAME if parsed.enabled[name] and name != EmptyOutput.name]
+        built[EnglishLeft.name].allow_terms(keep_terms)
+        turn_names = [c.name for c in TURN_CHECKS]
+        # The loop: every enabled check but empty_output, which is settled before it; (check, warn only).
+        self._checks = [(built[name], parsed.severity[name] == "warn") for name in turn_names
+                        if parsed.enabled[name] and name != EmptyOutput.name]
+        self._levels_on = parsed.enabled[SpeechLevel.name] and target.family == "ko"
+        self._record_checks = [(built[c.name], parsed.severity[c.name] == "warn") for c in RECORD_CHECKS
+                               if parsed.enabled[c.name]]
 
     def check_turn(self, source: str, output: str, role: str, field: str) -> list[Reason]:
         return self.inspect(source, output, role, field).reasons
@@ -65,14 +74,37 @@ class QualityChecker:
         if self._names.kept_name(src, out):
             return result
         turn = Turn(src, out, role, self.target)
-        for check in self._checks:
+        for check, warn in self._checks:
             detail = check(turn)
             if detail is not None:
-                reasons.append(Reason(check.name, field, detail))
+                (result.warnings if warn else reasons).append(Reason(check.name, field, detail))
                 if turn.settled:
                     break
         measured = turn.measured_script
         if measured is None and self._share_on:
             measured = turn.script(self._sure_share)
         result.script_share = measured[0] if measured is not None else None
+        if self._levels_on:
+            found = turn.cached("levels")  # measured by the speech_level check when it ran
+            if found:
+                result.levels = dict(found)
         return result
+
+    def inspect_record(self, sources: list[str], outputs: list[str], roles: list[str], fields: list[str],
+                       warnings: list[Reason] | None = None) -> list[Reason]:
+        """Record-level findings over the translated turns of one record (answers swapped between turns, one answer in
+        another speech level): reasons whose `field` is the turn concerned; empty when no record check is on or
+        nothing is found. Findings of checks set to severity "warn" go to `warnings` (when given), never to the
+        result."""
+        if not self._record_checks:
+            return []
+        turns = [Turn(strip_image(s), strip_image(o), r, self.target) for s, o, r in zip(sources, outputs, roles)]
+        reasons: list[Reason] = []
+        for check, warn in self._record_checks:
+            for index, detail in check(turns):
+                finding = Reason(check.name, fields[index], detail)
+                if not warn:
+                    reasons.append(finding)
+                elif warnings is not None:
+                    warnings.append(finding)
+        return reasons

@@ -89,6 +89,9 @@ def _from_source(run: str, src: str) -> bool:
     return sum(w in source_words for w in words) * 2 >= len(words)
 
 
+_LATIN_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’.-]*")
+
+
 class WrongScript(Check):
     """The target script is too small a share of the letters; langdetect decides where the share is ambiguous."""
 
@@ -106,7 +109,30 @@ class WrongScript(Check):
         share, letters, _ = turn.script(self.sure_share)
         if share is None or letters < self.min_letters:
             return None
-        return self._judge(turn.output, share)
+        text = turn.output
+        if share < self.sure_share and not self.target.script.latin:
+            # Names, brands and LLaVA's `person` kept from the source are right in any script: judge the rest.
+            text, share, letters = self._without_source_latin(turn, share, letters)
+            if share is None or letters < self.min_letters or share >= self.sure_share:
+                return None
+        return self._judge(text, share)
+
+    def _without_source_latin(self, turn: Turn, share: float, letters: int) -> tuple[str, float | None, int]:
+        source_tokens = set(_LATIN_TOKEN.findall(turn.source))
+        kept = 0
+
+        def drop(m: re.Match) -> str:
+            nonlocal kept
+            if m.group(0) in source_tokens:
+                kept += 1
+                return " "
+            return m.group(0)
+
+        text = _LATIN_TOKEN.sub(drop, turn.output)
+        if not kept:
+            return turn.output, share, letters
+        reduced, n, _ = scripts.script_share(text, self.target, self.sure_share)
+        return text, reduced, n
 
     def _judge(self, text: str, share: float) -> str | None:
         script = self.target.script

@@ -17,7 +17,10 @@ def qc_row(file: str, index: int, rid: Any, role: str | None, field: str, check:
     return {
         "file": file, "index": index, "id": None if rid is None else str(rid), "role": role, "field": field,
         "src_chars": check.source_chars, "out_chars": check.output_chars, "ratio": check.ratio,
-        "script": check.script_share, "reasons": check.codes, "verdict": verdict,
+        "script": check.script_share, "reasons": check.codes,
+        **({"warnings": [w.code for w in check.warnings]} if check.warnings else {}),
+        **({"levels": dict(check.levels)} if check.levels else {}),
+        "verdict": verdict,
     }
 
 
@@ -25,7 +28,8 @@ def write_qc_rows(log: Any, file: str | Any, index: int, rid: Any,
                   turns: list[tuple[str | None, str, TurnCheck]], verdict: str) -> None:
     """Write one row per checked turn (or one record-level row when `turns` is a single (None, field, check)).
     `log` is a JsonLinesWriter or None (no log wanted). The record's verdict is `kept`, `rejected`, `kept-source`
-    or `kept-flagged` (see docs/quality.md)."""
+    or `kept-flagged` (see docs/quality.md). Rows carry ``warnings`` (codes of warn-level findings) and ``levels``
+    (Korean speech levels) only where there are any."""
     if log is None:
         return
     # One row per turn of every record: formatted directly rather than through json.dumps (3x faster); the line is
@@ -36,8 +40,20 @@ def write_qc_rows(log: Any, file: str | Any, index: int, rid: Any,
         f'{head}"role": {_json_text(role)}, "field": {_json_text(field)}, "src_chars": {check.source_chars:d}, '
         f'"out_chars": {check.output_chars:d}, "ratio": {_json_number(check.ratio)}, '
         f'"script": {_json_number(check.script_share)}, "reasons": [{", ".join(_json_text(c) for c in check.codes)}]'
-        f'{tail}'
+        f'{_extras(check)}{tail}'
         for role, field, check in turns))
+
+
+def _extras(check: TurnCheck) -> str:
+    """The optional keys: written only where there is something to say, so a row without them stays as it was."""
+    if not check.warnings and not check.levels:
+        return ""
+    out = ""
+    if check.warnings:
+        out += f', "warnings": [{", ".join(_json_text(w.code) for w in check.warnings)}]'
+    if check.levels:
+        out += f', "levels": {{{", ".join(f"{_json_text(k)}: {n:d}" for k, n in check.levels.items())}}}'
+    return out
 
 
 _TEXT_CACHE: dict[str | None, str] = {None: "null"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from translate.reasons import Reason
 
@@ -21,6 +21,10 @@ class TurnCheck:
     output_chars: int = 0
     ratio: float | None = None
     script_share: float | None = None
+    # Findings of checks set to severity "warn": logged, never a rejection.
+    warnings: list[Reason] = field(default_factory=list)
+    # Korean speech levels of the output's sentences ({"hapsyo": 3}), where any was classified.
+    levels: dict[str, int] | None = None
 
     @property
     def codes(self) -> list[str]:
