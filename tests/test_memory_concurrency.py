@@ -45,6 +45,8 @@ def test_many_processes_open_a_new_memory_at_once(tmp_path):
         assert con.execute("SELECT COUNT(*) FROM segments").fetchone()[0] == PROCESSES, f"round {round_no}"
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         con.close()
+        # The set-up lock file is gone: only SQLite's own files stay beside the memory.
+        assert not any(p.name.endswith(".lock") for p in (tmp_path / f"round{round_no}").iterdir())
     messages = []
     while not errors.empty():
         messages.append(errors.get())

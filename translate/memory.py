@@ -130,19 +130,34 @@ def _pair_label(src: str | None, tgt: str | None) -> str:
 @contextmanager
 def _setup_lock(path: Path) -> Iterator[None]:
     """An exclusive lock on ``<memory>.lock`` while one process sets the file up. A separate file, because POSIX locks
-    on the database itself would be dropped with SQLite's own when any descriptor of it closes."""
+    on the database itself would be dropped with SQLite's own when any descriptor of it closes. The holder removes
+    the file before releasing it, so nothing is left beside the memory; a waiter that then wakes up on the removed
+    file sees that the path no longer names it, and starts again."""
     if fcntl is None or str(path) == ":memory:":
         yield
         return
-    try:
-        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError:  # a read-only folder: nobody can create the memory there anyway; the retries still apply
-        yield
-        return
-    try:
+    lock_path = f"{path}.lock"
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:  # a read-only folder: nobody can create the memory there anyway; the retries still apply
+            yield
+            return
         fcntl.lockf(fd, fcntl.LOCK_EX)
+        try:
+            held, named = os.fstat(fd), os.stat(lock_path)
+            if (held.st_ino, held.st_dev) == (named.st_ino, named.st_dev):
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    try:
         yield
     finally:
+        try:
+            os.unlink(lock_path)
+        except OSError:
+            pass
         os.close(fd)  # closing releases the lock
 
 
