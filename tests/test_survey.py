@@ -7,12 +7,15 @@ import json
 from translate.formats.readers import RecordReader
 from translate.formats.records import validate
 from translate.formats.survey import SchemaSurvey
+from translate.reasons import Reason
 
 
 def _survey(path) -> SchemaSurvey:
+    """As the pipeline feeds it: a line that did not parse is an `invalid_json` reason, the rest is `validate`."""
     survey = SchemaSurvey()
     for item in RecordReader(path):
-        survey.add(item.record, validate(item.record))
+        problems = [Reason("invalid_json", "", item.error)] if item.error else validate(item.record)
+        survey.add(item.record, problems)
     return survey
 
 
@@ -59,3 +62,10 @@ def test_the_sample_files_give_no_hint():
 
     for path in sorted((Path(__file__).resolve().parent.parent / "data" / "samples").glob("*.json*")):
         assert _survey(path).hint() is None, path.name
+
+
+def test_a_jsonl_file_of_broken_lines_names_the_parse_error(tmp_path):
+    path = tmp_path / "broken.jsonl"
+    path.write_text('{"id": 1,\n{"id": 2,\n')
+    hint = _survey(path).hint()
+    assert hint.startswith("none of the 2 records can be translated: invalid_json in 2 (e.g. the record: line 1")

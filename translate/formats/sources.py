@@ -90,7 +90,7 @@ def open_source(spec: str | os.PathLike | Source) -> Source:
     if isinstance(spec, Source):
         return spec
     if not is_url(spec):
-        return _local(Path(spec), str(spec))
+        return _local(Path(spec), str(Path(spec)))  # str(Path(...)): the name messages and manifests always used
     url = str(spec)
     scheme = _URL.match(url).group("scheme").lower()
     if scheme == "file":

@@ -52,6 +52,8 @@ class SchemaSurvey:
         for reason in problems:
             self._codes[reason.code] += 1
             self._examples.setdefault(reason.code, reason)
+        if any(reason.code == "invalid_json" for reason in problems):
+            return  # a line that did not parse has no shape to describe
         if not isinstance(record, dict):
             self._types[_json_type(record)] += 1
             return
@@ -67,10 +69,10 @@ class SchemaSurvey:
         if self.valid or not self.total:
             return None
         n = f"{self.total:,}"
-        if not self._objects:
+        if self._types and not self._objects:
             return (f"none of the {n} records is a JSON object: they are {_listed(self._types)}; a LLaVA file is a "
                     "list of objects with `conversations` (or LLaVA-Bench's `text`)")
-        if not self._with_record_key:
+        if self._objects and not self._with_record_key:
             message = (f"0 of {n} records have `conversations` (LLaVA) or `text` (LLaVA-Bench); they have "
                        f"{_listed(self._keys, code=True)}")
             known = [_KNOWN_SHAPES[k] for k in self._keys if k in _KNOWN_SHAPES]
