@@ -128,3 +128,24 @@ def test_match_records_yields_every_record_once(tmp_path):
     assert sorted(s.index for s, _, _ in pairs if s is not None) == list(range(len(en)))
     assert sorted(t.index for _, t, _ in pairs if t is not None) == list(range(len(ko) - 2))
     assert [how for _, _, how in pairs].count("missing") == 2
+
+
+def test_check_catches_two_answers_swapped_within_a_record(tmp_path):
+    """Each answer reads as fine Korean on its own; only the record-level check sees they answer the wrong turns."""
+    turns = [("<image>\nHow many animals are there?", "<image>\n동물이 몇 마리 있습니까?"),
+             ("There are 3 dogs and 2 cats in the garden.", "Canon EOS 카메라는 1998년에 Canon이 만들었습니다."),
+             ("Who made the camera?", "누가 카메라를 만들었습니까?"),
+             ("The Canon EOS camera was made in 1998 by Canon.", "정원에 개 3마리와 고양이 2마리가 있습니다.")]
+    roles = ["human", "gpt", "human", "gpt"]
+    src = _write(tmp_path / "en.json", [{"id": "s", "image": "a.jpg", "conversations": [
+        {"from": r, "value": s} for r, (s, _) in zip(roles, turns)]}])
+    swapped = _write(tmp_path / "ko.json", [{"id": "s", "image": "a.jpg", "conversations": [
+        {"from": r, "value": t} for r, (_, t) in zip(roles, turns)]}])
+    stats, paths = check_files(src, swapped, tmp_path / "check")
+    assert stats.rejected == 1
+    (rejected,) = _lines(paths["rejected"])
+    assert "swapped_turns" in {r["code"] for r in rejected["reasons"]}
+    fixed = _write(tmp_path / "ko_fixed.json", [{"id": "s", "image": "a.jpg", "conversations": [
+        {"from": r, "value": t} for r, t in zip(roles, [turns[0][1], turns[3][1], turns[2][1], turns[1][1]])]}])
+    stats, _ = check_files(src, fixed, tmp_path / "check_fixed")
+    assert stats.rejected == 0

@@ -97,3 +97,36 @@ def test_segments_a_record_engine_gave_up_on_are_rejected_and_not_stored(tmp_pat
     stats, output = run(tmp_path, GivesUp("en", "ko"), "gaveup")
     assert stats.records_kept == 2 and stats.reasons == {"backend_failed": 2}
     assert [r["id"] for r in json.loads(output)] == ["a", "b"]
+
+
+def test_a_record_engine_that_swaps_two_answers_is_caught_by_the_record_checks(tmp_path):
+    """An engine that sees the whole conversation can hand the answers back in the wrong order; each still reads as
+    fine Korean on its own, so only the record-level check sees it. The finding is on its turn's QC log row."""
+    answers = {"There are 3 dogs and 2 cats in the garden.": "정원에 개 3마리와 고양이 2마리가 있습니다.",
+               "The Canon EOS camera was made in 1998 by Canon.": "Canon EOS 카메라는 1998년에 Canon이 만들었습니다.",
+               "How many animals are there?": "동물이 몇 마리 있습니까?",
+               "Who made the camera?": "누가 카메라를 만들었습니까?"}
+
+    class Swapper(RecordPseudo):
+        def translate_records(self, records):
+            out = []
+            for r in records:
+                texts = [answers[t] for t in r.texts]
+                gpt = [i for i, role in enumerate(r.roles) if role == "gpt"]
+                texts[gpt[0]], texts[gpt[1]] = texts[gpt[1]], texts[gpt[0]]
+                out.append(texts)
+            return out
+
+    record = {"id": "s", "image": "a.jpg", "conversations": [
+        {"from": "human", "value": "<image>\nHow many animals are there?"},
+        {"from": "gpt", "value": "There are 3 dogs and 2 cats in the garden."},
+        {"from": "human", "value": "Who made the camera?"},
+        {"from": "gpt", "value": "The Canon EOS camera was made in 1998 by Canon."}]}
+    src = tmp_path / "swap.json"
+    src.write_text(json.dumps([record]))
+    with TranslationMemory(tmp_path / "tm.sqlite") as memory:
+        stats = Pipeline(Swapper("en", "ko"), memory, RunOptions()).run_file(src, tmp_path / "out")
+    assert stats.records_rejected == 1 and "swapped_turns" in stats.reasons
+    rows = [json.loads(line) for line in (tmp_path / "out" / "ko_swap.qc.jsonl").read_text().splitlines()]
+    flagged = {row["field"] for row in rows if "swapped_turns" in row["reasons"]}
+    assert flagged and flagged <= {"conversations[1].value", "conversations[3].value"}

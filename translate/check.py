@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator
 from translate.formats.readers import RecordReader, SourceItem
 from translate.formats.records import field_name, record_id, translatable_fields, validate
 from translate.formats.writers import JsonLinesWriter, remove_stale_temporaries, write_json
+from translate.pipeline import attach_findings
 from translate.protect import Protector
 from translate.qc import QC_LOG_SUFFIX, QualityChecker, Reason, TurnCheck, record_check, write_qc_rows
 
@@ -152,6 +153,14 @@ class Auditor:
                 check.reasons.insert(0, Reason("span_lost", name, f"protected span(s) missing or changed: {lost!r}"))
             reasons.extend(check.reasons)
             turns.append((role, name, check))
+        if len(src_fields) > 1:
+            warnings: list[Reason] = []
+            found = self.checker.inspect_record([v for _, _, v in src_fields], [v for _, _, v in tr_fields],
+                                                [r for _, r, _ in src_fields],
+                                                [field_name(p) for p, _, _ in src_fields], warnings)
+            if found or warnings:
+                reasons.extend(found)
+                turns = [attach_findings(turn, found, warnings) if turn[0] is not None else turn for turn in turns]
         return reasons, turns
 
     def _lost_spans(self, source: str, output: str) -> list[str]:

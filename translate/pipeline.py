@@ -7,6 +7,7 @@ does not grow with the file, and the memory, committed per backend batch, is the
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
@@ -368,7 +369,21 @@ class Assembler:
             reasons.extend(check.reasons)
             self.turns.append((f.role, name, check))
             values.append(value)
+        if len(self.turns) > 1:
+            reasons.extend(self._record_findings(prepared, values))
         return with_values(prepared.item.record, values), reasons
+
+    def _record_findings(self, prepared: PreparedRecord, values: list[str]) -> list[Reason]:
+        """Checks over the record's translated turns together (answers swapped between turns, one answer in another
+        speech level). Each finding is also put on its turn's QC log row."""
+        translated = [(f, field_name(f.path), v) for f, v in zip(prepared.fields, values) if f.key is not None]
+        warnings: list[Reason] = []
+        found = self.checker.inspect_record([f.value for f, _, _ in translated], [v for _, _, v in translated],
+                                            [f.role for f, _, _ in translated], [n for _, n, _ in translated],
+                                            warnings)
+        if found or warnings:
+            self.turns = [attach_findings(turn, found, warnings) for turn in self.turns]
+        return found
 
     def assemble_field(self, source: str, protected: Protected, key: bytes, found: dict[bytes, str], role: str,
                        where: str, missing: str = MISSING_TRANSLATION) -> tuple[str, TurnCheck]:
@@ -391,6 +406,18 @@ class Assembler:
                     self._clean_checks.clear()
                 self._clean_checks[memo] = check
         return restored, check
+
+
+def attach_findings(turn: tuple[str, str, TurnCheck], reasons: list[Reason],
+                    warnings: list[Reason]) -> tuple[str, str, TurnCheck]:
+    """`turn` with the record-level findings that concern its field added; a new TurnCheck, since clean checks are
+    shared between records."""
+    role, name, check = turn
+    mine = [r for r in reasons if r.field == name]
+    mine_warn = [w for w in warnings if w.field == name]
+    if not mine and not mine_warn:
+        return turn
+    return role, name, dataclasses.replace(check, reasons=check.reasons + mine, warnings=check.warnings + mine_warn)
 
 
 def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[str, Path]:
