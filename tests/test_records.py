@@ -107,13 +107,12 @@ def test_every_sample_file_still_validates():
             assert validate(item.record) == [], (path.name, item.index)
 
 
-def test_problem_is_reason_and_flagged_records_survive_pickling():
+def test_flagged_records_survive_pickling():
     import pickle
 
-    from translate.formats.records import FlaggedRecord, Problem
+    from translate.formats.records import FlaggedRecord
     from translate.reasons import Reason
 
-    assert Problem is Reason
     flagged = FlaggedRecord({"id": "x", "text": "t"}, [Reason("duplicate_key", "id", "twice")])
     back = pickle.loads(pickle.dumps(flagged))
     assert back == {"id": "x", "text": "t"} and [(p.code, p.field) for p in validate(back)] == [("duplicate_key", "id")]

@@ -30,10 +30,6 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 FieldPath = tuple[Any, ...]
 
 
-# The old name of `Reason`, kept while translate.pipeline still imports it.
-Problem = Reason
-
-
 class FlaggedRecord(dict):
     """A record (a plain dict in every other respect) that the reader found something wrong with while parsing it:
     a key given twice, or a number JSON cannot hold. `validate` reports `read_problems` first. Only such records are
