@@ -14,7 +14,6 @@ Problems the JSON parser finds (a key given twice, NaN or Infinity) travel with 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import Any, Iterable
 
 from translate.protect import IMAGE_TOKEN
