@@ -14,7 +14,7 @@ from llava_prompt_parser import parse_caps, parse_conv, parse_folder
 from translate.backends.base import Backend
 from translate.backends.pseudo import PseudoBackend
 from translate.errors import ConfigError, InputFileError
-from translate.formats.prompts import parse_prompt_file, read_prompt_folder
+from translate.formats.prompt_files import parse_prompt_file, read_prompt_folder
 from translate.memory import TranslationMemory
 from translate.pipeline import Pipeline, RunOptions
 from translate.prompt_folders import MANIFEST, REJECTED, translate_prompts

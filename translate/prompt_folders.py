@@ -17,7 +17,7 @@ from typing import Any
 
 from translate import __version__
 from translate.errors import ConfigError
-from translate.formats.prompts import (
+from translate.formats.prompt_files import (
     LABEL_POLICIES,
     PromptFile,
     PromptFolder,
