@@ -320,6 +320,7 @@ def _pin_ready(target: Path, pin: PinnedModel) -> bool:
 def _import_hub(name: str, target: Path):
     try:
         import huggingface_hub as hub
+        import huggingface_hub.constants  # noqa: F401 - submodules load lazily, and `hub.constants` is read
     except ImportError:
         raise ModelNotFoundError(
             f"model {name!r} is not in the cache ({target}) and huggingface_hub is not installed to fetch it "

@@ -16,7 +16,7 @@ from typing import Any
 
 from translate.export.parquet import ParquetStats
 from translate.export.runs import RunFile, kept_with_policy
-from translate.export.sources import BACKEND_NOTES, SourceInfo, combined_license, source_info
+from translate.export.sources import BACKEND_NOTES, SourceInfo
 
 LANGUAGE_NAMES = {"ko": "Korean", "ja": "Japanese", "vi": "Vietnamese", "zh": "Chinese", "en": "English",
                   "fr": "French", "de": "German", "es": "Spanish", "id": "Indonesian", "th": "Thai",
@@ -105,7 +105,8 @@ def _intro(files: list[CardFile], parallel: bool) -> str:
 
 
 def _files_table(files: list[CardFile]) -> str:
-    rows = ["## Files\n", "| config | file | schema | rows | source file | source dataset |", "|---|---|---|---:|---|---|"]
+    rows = ["## Files\n", "| config | file | schema | rows | source file | source dataset |",
+            "|---|---|---|---:|---|---|"]
     for f in files:
         dataset = f"[{f.source.dataset}](https://huggingface.co/datasets/{f.source.dataset})" if f.source.dataset \
             else "unknown"
@@ -181,11 +182,12 @@ def _date(manifest: dict[str, Any]) -> str | None:
 
 def _how_made(files: list[CardFile], export_command: list[str]) -> str:
     options = lambda m: m.get("options", {})  # noqa: E731
+    fingerprint = _values(files, lambda m: m.get("backend", {}).get("fingerprint"))
     lines = [
         "## How it was made\n",
         f"- Tool: {_values(files, lambda m: '{name} {version}'.format(**m.get('tool', {})))}",
         f"- Backend: {_values(files, lambda m: m.get('backend', {}).get('name'))}",
-        f"- Model and options (the memory fingerprint): {_values(files, lambda m: m.get('backend', {}).get('fingerprint'))}",
+        f"- Model and options (the memory fingerprint): {fingerprint}",
         f"- Backend options: {_values(files, lambda m: options(m).get('backend_options', {}))}",
         f"- Languages: {_values(files, lambda m: '{source} → {target}'.format(**m.get('languages', {})))}",
         f"- Glossary: {_values(files, lambda m: m.get('glossary'))}",
