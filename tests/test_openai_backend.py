@@ -201,8 +201,9 @@ def test_each_fault_is_retried_to_the_well_behaved_answer(fake, fault, caplog):
 def test_every_fault_at_once_under_concurrency_keeps_exact_translations(fake):
     records = [RecordTexts([f"Question {i}?",
                             f"A rather longer answer, number {i}, about a dog and a cat on a sofa near ⟦0⟧."],
-                           ["human", "gpt"], record_id=i) for i in range(40)]
-    b = backend(fake.url, concurrency=6, records_per_request=3)
+                           ["human", "gpt"], record_id=i) for i in range(80)]
+    b = backend(fake.url, concurrency=6, records_per_request=2)
+    fake.delay = 0.01
     for fault in FAULTS:
         setattr(fake, fault, 2)
     assert b.translate_records(records) == expected(records)
@@ -370,16 +371,29 @@ def test_fault_run_keeps_exactly_what_a_clean_run_keeps(tmp_path, fake, capsys):
     src = llava_file(tmp_path / "mini.json", n_captions=30)
     assert _run(src, tmp_path / "clean", fake, capsys)[0] == 0
     clean = (tmp_path / "clean" / "ko_mini.json").read_bytes()
+    clean_records = {r["id"]: r for r in json.loads(clean)}
+    out = tmp_path / "faulty"
     with FakeOpenAI(models=[MODEL]) as faulty:
         for fault in FAULTS:
             setattr(faulty, fault, 3)
-        code, _, err = _run(src, tmp_path / "faulty", faulty, capsys, "--opt", "concurrency=4")
+        code, _, err = _run(src, out, faulty, capsys, concurrency=4, records_per_request=1)
         assert code == 0, err
-        check_invariants(src, tmp_path / "faulty")
-        assert (tmp_path / "faulty" / "ko_mini.json").read_bytes() == clean
-        assert sum(faulty.faults_done.values()) >= 2 * len(FAULTS)
-        usage = load(tmp_path / "faulty" / "ko_mini.manifest.json")["backend"]["usage"]
-        assert usage["retries"] >= 6 and sum(usage["failed_replies"].values()) >= 8
+        kept, rejected, manifest = check_invariants(src, out)
+        assert all(faulty.faults_done[fault] >= 1 for fault in FAULTS), faulty.faults_done
+        # Whatever the server did, a kept record is the well-behaved server's record; the others are rejected as
+        # backend_failed (a record whose retry met a second fault), and nothing of theirs was stored.
+        assert all(r == clean_records[r["id"]] for r in kept)
+        assert all({x["code"] for x in r["reasons"]} == {"backend_failed"} for r in rejected)
+        usage = manifest["backend"]["usage"]
+        assert usage["retries"] == 6  # three 429s and three 500s, each waited out
+        bad_replies = sum(faulty.faults_done[f] for f in FAULTS
+                          if f not in ("fences", "chatter", "too_many_requests", "server_errors"))
+        assert sum(usage["failed_replies"].values()) == bad_replies
+        # A rerun against a well-behaved server completes to the clean run's bytes.
+        for fault in FAULTS:
+            setattr(faulty, fault, 0)
+        assert _run(src, out, faulty, capsys)[0] == 0
+    assert (out / "ko_mini.json").read_bytes() == clean
 
 
 def test_a_record_the_model_keeps_breaking_is_rejected_then_a_rerun_completes(tmp_path, fake, capsys):

@@ -19,7 +19,8 @@ untouched), and answers the document as compact JSON. A message without a docume
 Usage: prompt tokens = characters of all text content / 4, completion tokens = characters of the answer / 2 (both
 rounded up). An answer longer than ``max_tokens`` tokens is cut there, with ``finish_reason: "length"``.
 
-Faults (attributes; counters are consumed one chat request at a time, thread-safely, in this order of precedence):
+Faults (attributes; counters are consumed one chat request at a time, thread-safely, in this order of precedence;
+a request gets at most one of the content faults, from ``fences`` on, the first in the table that applies to it):
 
 ================================  ======================================================================================
 ``too_many_requests = n``         429 with ``Retry-After: retry_after`` (default "0.05")
@@ -195,46 +196,52 @@ class FakeOpenAI(FakeHTTPServer):
         if document is None:
             return "I'm sorry, I am not sure what you would like me to translate. Could you share the text?", "stop"
         translated = _translate(document)
+        text, finish = json.dumps(translated, ensure_ascii=False), "stop"
+        fault = next((name for name in CONTENT_FAULTS if getattr(self, name) and self._applies(name, document)),
+                     None)
+        if fault is None or not self._take(fault):
+            return text, finish
+        self._done(fault, entry)
         leaves = _leaves(translated)
-        sources = _strings(document)
-        if self.swap:
-            pair = next(((i, j) for i in range(len(sources)) for j in range(i + 1, len(sources))
-                         if max(len(sources[i]), len(sources[j])) >= 2 * min(len(sources[i]), len(sources[j]))),
-                        None)
-            if pair is not None and self._take("swap"):
-                (oi, ki), (oj, kj) = leaves[pair[0]], leaves[pair[1]]
-                oi[ki], oj[kj] = oj[kj], oi[ki]
-                self._done("swap", entry)
-        if self.drop_placeholder:
-            hit = next(((o, k) for o, k in leaves if "⟦" in o[k]), None)
-            if hit is not None and self._take("drop_placeholder"):
-                o, k = hit
-                start = o[k].index("⟦")
-                o[k] = o[k][:start] + o[k][o[k].index("⟧", start) + 1:]
-                self._done("drop_placeholder", entry)
-        if self._take("drop_key"):
-            first = next(iter(translated.values()), None)
-            if isinstance(first, dict) and first:
-                first.pop(list(first)[-1])
-            self._done("drop_key", entry)
-        if self._take("echo"):
+        if fault == "swap":
+            i, j = self._swap_pair(document)
+            (oi, ki), (oj, kj) = leaves[i], leaves[j]
+            oi[ki], oj[kj] = oj[kj], oi[ki]
+        elif fault == "drop_placeholder":
+            o, k = next((o, k) for o, k in leaves if "⟦" in o[k])
+            start = o[k].index("⟦")
+            o[k] = o[k][:start] + o[k][o[k].index("⟧", start) + 1:]
+        elif fault == "drop_key":
+            first = next(iter(translated.values()))
+            first.pop(list(first)[-1])
+        elif fault == "echo":
             translated = document
-            self._done("echo", entry)
         text = json.dumps(translated, ensure_ascii=False)
-        finish = "stop"
-        if self._take("truncate"):
+        if fault == "truncate":
             text, finish = text[:len(text) // 2], "length"
-            self._done("truncate", entry)
-        elif self._take("invalid_json"):
+        elif fault == "invalid_json":
             text = text[:-1]
-            self._done("invalid_json", entry)
-        if self._take("fences"):
+        elif fault == "fences":
             text = f"```json\n{text}\n```"
-            self._done("fences", entry)
-        if self._take("chatter"):
+        elif fault == "chatter":
             text = f"Sure! Here is the translation:\n\n{text}\n\nLet me know if you need anything else."
-            self._done("chatter", entry)
         return text, finish
+
+    @staticmethod
+    def _swap_pair(document: Any) -> tuple[int, int] | None:
+        sources = _strings(document)
+        return next(((i, j) for i in range(len(sources)) for j in range(i + 1, len(sources))
+                     if max(len(sources[i]), len(sources[j])) >= 2 * min(len(sources[i]), len(sources[j]))), None)
+
+    def _applies(self, fault: str, document: Any) -> bool:
+        if fault == "swap":
+            return self._swap_pair(document) is not None
+        if fault == "drop_placeholder":
+            return any("⟦" in s for s in _strings(document))
+        if fault == "drop_key":
+            first = next(iter(document.values()), None)
+            return isinstance(first, dict) and bool(first)
+        return True
 
     def _sse(self, cid: str, model: str, content: str, finish: str, usage: dict[str, int] | None) -> Reply:
         def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None, use: Any = None) -> str:
