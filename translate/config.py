@@ -11,11 +11,16 @@ The TOML file uses the flag names with dashes or underscores, plus tables for ba
 
     [qc]
     length_ratio = false
+
+Every key is type-checked when the config is loaded (a string where a number belongs is exit 2 naming the key and
+the type it wants), and `target`/`source` are turned into the canonical language code (`translate.languages`), so a
+code that would leave the output folder or reject every record stops the run before anything is opened.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -28,9 +33,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from translate.errors import ConfigError
+from translate.languages import language_code
 
 # Option names whose values must never be printed or written (manifests, logs, reports).
 SECRET_WORDS = ("key", "token", "secret", "password", "auth")
+# The side files every run writes beside its output (`translate.pipeline.output_paths`), and the memory.
+SIDE_SUFFIXES = (".manifest.json", ".rejected.jsonl", ".qc.jsonl")
+MEMORY_SUFFIXES = (".sqlite", ".sqlite-wal", ".sqlite-shm", ".sqlite.lock")
+TOOL_NAME = "llava-translate"
 
 
 @dataclass
@@ -46,6 +56,17 @@ class RunConfig:
     glossary: str | None = None  # a glossary folder; default: glossaries/<target> when it exists
     backend_options: dict[str, Any] = field(default_factory=dict)
     qc: dict[str, Any] = field(default_factory=dict)
+    records_key: str | None = None  # the list to read in a file whose top level is an object
+    qc_log: bool = True  # write <target>_<name>.qc.jsonl (one row per checked turn)
+    overwrite: bool = False  # replace existing <target>_* files that no manifest of this tool lists
+    limit: int | None = None  # only the first N records of each source (a preview; see docs/robustness.md)
+    sample: int | None = None  # only N records of each source, a deterministic random subset chosen by `seed`
+    seed: int = 0
+
+    @property
+    def partial(self) -> bool:
+        """Whether this run translates only part of each source (--limit / --sample)."""
+        return self.limit is not None or self.sample is not None
 
     def sources(self) -> list[Path]:
         """`src` with globs expanded, in the order given; a pattern that matches nothing is an error."""
@@ -68,13 +89,12 @@ class RunConfig:
         return list(dict.fromkeys(found))
 
     def is_own_output(self, path: Path) -> bool:
-        """Files this tool writes: `<target>_*.json[l]` beside its manifest, and the side files of any run."""
+        """Files this tool writes: the side files of any run, the memory, and a `*.json[l]` that a manifest of this
+        tool beside it lists as its output (whatever the target: a `ja_` output is no source for a `ko` run)."""
         name = path.name
-        if name.endswith((".manifest.json", ".rejected.jsonl", ".qc.jsonl")) or name.endswith(".sqlite"):
+        if name.endswith(SIDE_SUFFIXES) or name.endswith(MEMORY_SUFFIXES):
             return True
-        if name.startswith(f"{self.target}_") and path.suffix in (".json", ".jsonl"):
-            return (path.parent / f"{path.stem}.manifest.json").exists()
-        return False
+        return path.suffix in (".json", ".jsonl") and written_by_tool(path)
 
     def out_dir(self, src: Path) -> Path:
         return Path(self.out) if self.out else src.parent
@@ -87,8 +107,87 @@ class RunConfig:
         return base / "translation_memory.sqlite"
 
 
+def written_by_tool(path: Path) -> bool:
+    """Whether `path` is listed by a manifest of this tool in its folder (`<stem>.manifest.json`, where the stem is
+    the output's, or the side file's without its suffix). A file that no manifest lists was not written by us, or
+    not finished by us, and is never replaced without --overwrite."""
+    name = path.name
+    stem = path.stem
+    for suffix in SIDE_SUFFIXES:
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            break
+    manifest = path.parent / f"{stem}.manifest.json"
+    try:
+        with open(manifest, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("tool"), dict) or data["tool"].get("name") != TOOL_NAME:
+        return False
+    outputs = data.get("outputs")
+    if not isinstance(outputs, dict):
+        return False
+    return name == manifest.name or any(isinstance(p, str) and Path(p).name == name for p in outputs.values())
+
+
+# Each option's type, for the config file and for values that reach `load_config` as text. (a type, the words for
+# it in a message, the least value for numbers)
+_TYPES: dict[str, tuple[Any, str, int | None]] = {
+    "src": (list, "a list of file names or globs (or one string)", None),
+    "out": (str, "a folder name (string)", None),
+    "target": (str, "a language code (string)", None),
+    "source": (str, "a language code (string)", None),
+    "backend": (str, "a backend name (string)", None),
+    "memory": (str, "a file name (string)", None),
+    "window": (int, "a whole number of at least 1", 1),
+    "on_reject": (str, "one of drop, keep-source, keep (string)", None),
+    "glossary": (str, "a folder name or 'none' (string)", None),
+    "backend_options": (dict, "a table of backend options", None),
+    "qc": (dict, "a table of QC settings", None),
+    "records_key": (str, "a key name (string)", None),
+    "qc_log": (bool, "true or false", None),
+    "overwrite": (bool, "true or false", None),
+    "limit": (int, "a whole number of at least 1", 1),
+    "sample": (int, "a whole number of at least 1", 1),
+    "seed": (int, "a whole number", None),
+}
+assert set(_TYPES) == set(RunConfig.__dataclass_fields__)
+_FLAG_NAMES = {"source": "--source-lang", "backend_options": "--opt"}
+
+
+def check_type(name: str, value: Any, where: str) -> Any:
+    """`value` if it has `name`'s type (a whole number given as text, e.g. from an environment, is converted),
+    else a ConfigError: "<where>: window must be a whole number of at least 1, not the string 'abc'"."""
+    kind, words, least = _TYPES[name]
+    if kind is list:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+    elif kind is int:
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value)
+        if isinstance(value, int) and not isinstance(value, bool) and (least is None or value >= least):
+            return value
+    elif kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif isinstance(value, kind):
+        return value
+    raise ConfigError(f"{where}: {name} must be {words}, not {_describe(value)}")
+
+
+def _describe(value: Any) -> str:
+    kind = {str: "the string", bool: "the boolean", int: "the number", float: "the number", list: "the list",
+            dict: "the table"}.get(type(value), f"a {type(value).__name__}")
+    shown = repr(value) if not isinstance(value, (list, dict)) else json.dumps(value, default=str)[:60]
+    return f"{kind} {shown}"
+
+
 def load_config(path: str | None, flags: dict[str, Any]) -> RunConfig:
-    """Defaults, then the TOML file, then the flags that were actually given (None means not given)."""
+    """Defaults, then the TOML file, then the flags that were actually given (None means not given). Every value is
+    type-checked and the languages are made canonical; a problem is a ConfigError (exit 2) naming the option."""
     values: dict[str, Any] = {}
     if path:
         try:
@@ -103,17 +202,21 @@ def load_config(path: str | None, flags: dict[str, Any]) -> RunConfig:
             name = key.replace("-", "_")
             if name not in known:
                 raise ConfigError(f"config file {path}: unknown option {key!r}; known: {', '.join(sorted(known))}")
-            values[name] = value
-        if isinstance(values.get("src"), str):
-            values["src"] = [values["src"]]
+            values[name] = check_type(name, value, f"config file {path}")
     for key, value in flags.items():
         if value is None or value == [] or value == {}:
             continue
+        value = check_type(key, value, _FLAG_NAMES.get(key, "--" + key.replace("_", "-")))
         if key in ("backend_options", "qc"):
             values[key] = {**values.get(key, {}), **value}
         else:
             values[key] = value
-    return RunConfig(**values)
+    cfg = RunConfig(**values)
+    cfg.target = language_code(cfg.target, "--target", cfg.backend)
+    cfg.source = language_code(cfg.source, "--source-lang", cfg.backend)
+    if cfg.source == cfg.target:
+        raise ConfigError(f"--source-lang and --target are both {cfg.target!r}: nothing to translate")
+    return cfg
 
 
 def parse_pairs(pairs: list[str] | None, what: str = "--opt") -> dict[str, Any]:

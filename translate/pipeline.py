@@ -8,8 +8,11 @@ does not grow with the file, and the memory, committed per backend batch, is the
 from __future__ import annotations
 
 import dataclasses
+import contextlib
 import functools
 import hashlib
+import heapq
+import json
 import re
 import time
 from collections import Counter
@@ -19,8 +22,9 @@ from typing import Any, Callable, Iterable, Iterator
 
 from translate import __version__
 from translate.backends.base import Backend, RecordTexts, iter_batches
-from translate.errors import BackendError, ConfigError, TranslateError
+from translate.errors import BackendError, ConfigError, InputFileError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
+from translate.formats.survey import SchemaSurvey
 from translate.formats.records import (
     FieldPath,
     field_name,
@@ -48,6 +52,9 @@ MISSING_TRANSLATION = "the backend gave no usable translation for this segment; 
 _CACHE_SIZE = 4096
 # A word an engine could translate: two letters in a row, or one letter outside ASCII (a CJK character).
 _WORD = re.compile(r"[^\W\d_]{2}|[^\W\d_A-Za-z]")
+# The most of one record (serialised) that the rejected file keeps; a larger record is replaced by a marker with its
+# size and SHA-256, so a file of pasted megabyte values cannot blow the log up (docs/robustness.md, "Bounded logs").
+REJECTED_RECORD_CAP = 64 * 1024
 
 
 @dataclass
@@ -93,6 +100,11 @@ class RunOptions:
     window: int = 1024  # records per window; bounds memory use, not output
     on_reject: str = "drop"
     qc: dict[str, Any] = field(default_factory=dict)
+    records_key: str | None = None  # the list to read in a file whose top level is an object
+    qc_log: bool = True  # write the per-turn QC log
+    limit: int | None = None  # only the first N records of each file
+    sample: int | None = None  # only N records of each file, chosen by `seed` (`select_records`)
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.on_reject not in ON_REJECT:
@@ -217,6 +229,9 @@ class SegmentTranslator:
         self.backend = backend
         self.memory = memory
         self.segmenter = segmenter
+        # Called after each stored backend batch with (texts done, texts missing) of the current `fill`: progress
+        # that moves while a slow engine works through a window.
+        self.on_batch: Callable[[int, int], None] | None = None
 
     def fill(self, wanted: dict[bytes, str], stats: Stats,
              records: list[PreparedRecord] | None = None) -> dict[bytes, str]:
@@ -240,6 +255,7 @@ class SegmentTranslator:
             batches = self._record_batches(dict(missing), records)
         else:
             batches = self._text_batches(missing)
+        done = 0
         for keys, sources, call in batches:
             try:
                 outputs = call()
@@ -251,6 +267,9 @@ class SegmentTranslator:
             # None: the backend gave up on that text (e.g. an echoed source). It is not stored, so a rerun retries
             # it, and its records are rejected with reason "backend_failed".
             self._store(keys, sources, outputs, stats, found)
+            done += len(keys)
+            if self.on_batch is not None:
+                self.on_batch(done, len(missing))
         return found
 
     def _text_batches(self, missing: list[tuple[bytes, str]]) -> Iterator[tuple[list[bytes], list[str], Any]]:
@@ -463,9 +482,49 @@ def _rejection(src: Path, prepared: PreparedRecord, reasons: list[dict[str, str]
     entry["reasons"] = reasons
     if policy:
         entry["policy"] = policy
-    entry["source"] = item.record
-    entry["candidate"] = candidate
+    entry["source"] = capped_record(item.record)
+    entry["candidate"] = capped_record(candidate)
     return entry
+
+
+def capped_record(record: Any) -> Any:
+    """`record` as is when its JSON is at most `REJECTED_RECORD_CAP` bytes, else a marker that still identifies it."""
+    if record is None or isinstance(record, (int, float, bool)):
+        return record
+    data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    if len(data) <= REJECTED_RECORD_CAP:
+        return record
+    return {"truncated": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+            "note": f"the record is over {REJECTED_RECORD_CAP:,} bytes as compact JSON; find it in the source by its "
+                    "index (`index`) and check it against this sha256"}
+
+
+def select_records(items: Iterable[SourceItem], limit: int | None, sample: int | None,
+                   seed: int) -> Iterable[SourceItem]:
+    """The records a partial run translates: the first `limit`, then (of those) `sample` chosen by `seed`.
+
+    The sample keeps the `sample` records whose hash of (seed, index) is smallest (a bottom-k sample): the same seed
+    picks the same records whatever the window, the machine or the Python version, and only `sample` records are
+    held at once. They come out in file order."""
+    if limit is not None:
+        items = _first(items, limit)
+    if sample is None:
+        return items
+    heap: list[tuple[int, int, SourceItem]] = []  # (-rank, index, item): the largest rank kept on top
+    for item in items:
+        rank = int.from_bytes(hashlib.blake2b(f"{seed}:{item.index}".encode(), digest_size=8).digest(), "big")
+        if len(heap) < sample:
+            heapq.heappush(heap, (-rank, item.index, item))
+        elif rank < -heap[0][0]:
+            heapq.heapreplace(heap, (-rank, item.index, item))
+    return [entry[2] for entry in sorted(heap, key=lambda entry: entry[1])]
+
+
+def _first(items: Iterable[SourceItem], n: int) -> Iterator[SourceItem]:
+    for count, item in enumerate(items):
+        if count >= n:
+            return
+        yield item
 
 
 class Pipeline:
@@ -484,9 +543,11 @@ class Pipeline:
         self.assembler = Assembler(self.protector, checker or QualityChecker(options.target_lang, options.qc))
 
     def run_file(self, src: str | Path, out_dir: str | Path | None = None,
-                 progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None) -> Stats:
+                 progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None,
+                 batch_progress: Callable[[int, int, int, Stats], None] | None = None) -> Stats:
+        """`batch_progress(bytes_read, texts_done, texts_missing, stats)`: after each stored backend batch."""
         src = Path(src)
-        reader = RecordReader(src)
+        reader = RecordReader(src, records_key=self.options.records_key)
         out_dir = Path(out_dir) if out_dir is not None else src.parent
         paths = output_paths(src, out_dir, self.options.target_lang, reader.format)
         for p in paths.values():
@@ -496,20 +557,32 @@ class Pipeline:
         seen = KeySet()
         ids = KeySet()
         writer_cls = JsonArrayWriter if reader.format == "json" else JsonLinesWriter
+        qc_path = paths["qc_log"]
+        if not self.options.qc_log:
+            del paths["qc_log"]  # not written, and not listed in the manifest
+        opts = self.options
+        records = select_records(reader, opts.limit, opts.sample, opts.seed)
+        survey = SchemaSurvey()
+        if batch_progress is not None:
+            self.translator.on_batch = lambda done, total: batch_progress(reader.bytes_read, done, total, stats)
         # All outputs of a file appear together, manifest last, or none does (a full disk at any write).
         outputs = OutputSet()
         try:
             with writer_cls(paths["output"], outputs) as out, JsonLinesWriter(paths["rejected"], outputs) as rejected, \
-                    JsonLinesWriter(paths["qc_log"], outputs) as qc_log:
-                for window in _windows(reader, self.options.window):
+                    (JsonLinesWriter(qc_path, outputs) if opts.qc_log else contextlib.nullcontext()) as qc_log:
+                for window in _windows(records, self.options.window):
                     stats.duplicate_ids += _count_duplicate_ids(ids, window)
-                    self._run_window(src, window, stats, seen, out, rejected, qc_log)
+                    self._run_window(src, window, stats, seen, out, rejected, qc_log, survey)
                     if progress:
                         progress(reader.bytes_read, stats)
+            hint = survey.hint()
+            if hint is not None and stats.records_invalid == stats.records_in:
+                raise InputFileError(src, f"no record can be translated: {hint}")
         except BaseException:
             outputs.discard()
             raise
         finally:
+            self.translator.on_batch = None
             seen.close()
             ids.close()
         stats.segments_unique = seen.count
@@ -534,10 +607,12 @@ class Pipeline:
             outputs.discard()
             raise
         outputs.commit()
+        if not self.options.qc_log:
+            qc_path.unlink(missing_ok=True)  # an earlier run's log would describe other outputs
         return stats
 
     def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected,
-                    qc_log=None) -> None:
+                    qc_log=None, survey: SchemaSurvey | None = None) -> None:
         prepared = [self.segmenter.prepare(item) for item in window]
         segments = collect_segments((f for rec in prepared for f in rec.fields), self.segmenter)
         stats.count_segments(segments)
@@ -547,6 +622,8 @@ class Pipeline:
         policy = self.options.on_reject
         for rec in prepared:
             stats.records_in += 1
+            if survey is not None and rec.item.error is None:  # an unparseable JSONL line says nothing of the shape
+                survey.add(rec.item.record, rec.problems)
             if rec.problems:
                 stats.records_invalid += 1
                 stats.records_rejected += 1

@@ -14,6 +14,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from translate import logs
 from translate.errors import TranslateError
 
 app = typer.Typer(
@@ -44,6 +45,9 @@ def register_commands() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     register_commands()
+    # Every command logs retries and waits on stderr; a command with the shared options reconfigures this from
+    # --log-level / --log-file (translate.cli.options).
+    logs.configure(None, None, console)
     try:
         app(args=argv, prog_name="python -m translate")
     except TranslateError as exc:
@@ -51,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         # message quoting input text (e.g. "[/x]") must print as is, not be read as rich markup.
         console.print("[red]error:[/] ", end="", highlight=False)
         console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+        logs.log_stop(exc, exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         console.print(INTERRUPTED)

@@ -1,7 +1,10 @@
 """Options shared by every command that opens a job, declared once.
 
 `@job_options()` adds the shared options (`--src`, `--backend`, `--opt`, …) to a command's signature and hands the
-command one `JobFlags` value instead, so a new shared option is one line here and every command gets it.
+command one `JobFlags` value instead, so a new shared option is one line here and every command gets it. The options
+that shape what a run writes (`--limit`, `--no-qc-log`, `--overwrite`, …; `OUTPUT_OPTIONS`) come only with
+`@job_options(outputs=True)`, so a command that writes no such files does not offer them. Before the command body
+runs, the wrapper sets up logging (`--log-level`, `--log-file`) and the progress interval (`--progress-every`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, Callable, Optional
 import typer
 
 from translate.config import RunConfig, load_config, parse_pairs
+from translate.errors import ConfigError
 
 
 @dataclass
@@ -37,6 +41,15 @@ class JobFlags:
     glossary: Optional[str] = None
     window: Optional[int] = None
     on_reject: Optional[str] = None
+    records_key: Optional[str] = None
+    log_level: Optional[str] = None
+    log_file: Optional[str] = None
+    progress_every: Optional[float] = None
+    qc_log: Optional[bool] = None
+    overwrite: Optional[bool] = None
+    limit: Optional[int] = None
+    sample: Optional[int] = None
+    seed: Optional[int] = None
 
     def backend_options(self) -> dict[str, Any]:
         """`--opt` pairs plus the convenience flags that are backend options under another name."""
@@ -49,7 +62,9 @@ class JobFlags:
     def config_values(self) -> dict[str, Any]:
         return {"src": self.src, "out": self.out, "target": self.target, "source": self.source_lang,
                 "backend": self.backend, "memory": self.memory, "backend_options": self.backend_options(),
-                "glossary": self.glossary, "window": self.window, "on_reject": self.on_reject}
+                "glossary": self.glossary, "window": self.window, "on_reject": self.on_reject,
+                "records_key": self.records_key, "qc_log": self.qc_log, "overwrite": self.overwrite,
+                "limit": self.limit, "sample": self.sample, "seed": self.seed}
 
     def load(self, **extra: Any) -> RunConfig:
         """The run config: defaults, then the `--config` file, then these flags, then `extra` (other flags)."""
@@ -87,15 +102,35 @@ SHARED: dict[str, tuple[Any, Any]] = {
     "window": (Optional[int], typer.Option(None, "--window", help="Records per window (bounds memory). "
                                                                     "Default 1024.")),
     "on_reject": (Optional[str], typer.Option(None, "--on-reject", help="drop (default) | keep-source | keep.")),
+    "records_key": (Optional[str], typer.Option(None, "--records-key", help="In a file whose top level is an "
+                                                "object, translate the list under this key.")),
+    "log_level": (Optional[str], typer.Option(None, "--log-level", help="DEBUG | INFO (default) | WARNING | ERROR: "
+                                              "retries, back-off waits, rate limits, glossary syncs.")),
+    "log_file": (Optional[str], typer.Option(None, "--log-file", help="Also append the log to this file.")),
+    "progress_every": (Optional[float], typer.Option(None, "--progress-every", help="Seconds between progress lines "
+                                                     "when stderr is not a terminal (a Slurm log). Default 30.")),
+    "qc_log": (Optional[bool], typer.Option(None, "--qc-log/--no-qc-log", help="Write <target>_<name>.qc.jsonl "
+                                            "(default: on).")),
+    "overwrite": (Optional[bool], typer.Option(None, "--overwrite", help="Replace existing <target>_* files that "
+                                               "no manifest of this tool lists.")),
+    "limit": (Optional[int], typer.Option(None, "--limit", help="Only the first N records of each source (a preview; "
+                                          "the memory is shared with the full run).")),
+    "sample": (Optional[int], typer.Option(None, "--sample", help="Only N records of each source, a deterministic "
+                                           "random subset (see --seed).")),
+    "seed": (Optional[int], typer.Option(None, "--seed", help="Seed of --sample. Default 0.")),
 }
 assert set(SHARED) == {f.name for f in fields(JobFlags)}
+# Options only commands that write a run's files offer (`job_options(outputs=True)`).
+OUTPUT_OPTIONS = ("qc_log", "overwrite", "limit", "sample", "seed")
 
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 
 
-def job_options(exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give the decorated command the shared options (except `exclude`) as one `job: JobFlags` argument."""
-    names = [name for name in SHARED if name not in exclude]
+def job_options(exclude: tuple[str, ...] = (), outputs: bool = False
+                ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Give the decorated command the shared options (except `exclude`; `OUTPUT_OPTIONS` only with `outputs`) as one
+    `job: JobFlags` argument."""
+    names = [name for name in SHARED if name not in exclude and (outputs or name not in OUTPUT_OPTIONS)]
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(command)
@@ -108,7 +143,9 @@ def job_options(exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
         @functools.wraps(command)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             given = {name: kwargs.pop(name) for name in names}
-            return command(*args, job=JobFlags(**given), **kwargs)
+            flags = JobFlags(**given)
+            configure_output(flags)
+            return command(*args, job=flags, **kwargs)
 
         # typer reads this signature (inspect stops unwrapping at __signature__); __wrapped__ stays, so the command's
         # own annotations still resolve in its own module.
@@ -116,6 +153,19 @@ def job_options(exclude: tuple[str, ...] = ()) -> Callable[[Callable[..., Any]],
         return wrapper
 
     return decorate
+
+def configure_output(flags: JobFlags) -> None:
+    """Logging and the progress interval from the flags (`translate.logs`, `translate.cli.progress`)."""
+    from translate import logs
+    from translate.cli import progress
+    from translate.cli.app import console
+
+    logs.configure(flags.log_level, flags.log_file, console)
+    if flags.progress_every is not None:
+        if not flags.progress_every > 0:
+            raise ConfigError(f"--progress-every must be a number of seconds above 0, not {flags.progress_every}")
+        progress.set_interval(flags.progress_every)
+
 
 # The shared options one by one, for commands that take only a few of them (check, glossary).
 TargetOpt = SHARED["target"][1]

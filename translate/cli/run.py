@@ -12,7 +12,7 @@ from translate.cli.progress import FileBar, print_totals
 
 
 @app.command()
-@job_options()
+@job_options(outputs=True)
 def run(
     job: JobFlags,
     quiet: bool = QuietOpt,
@@ -21,12 +21,17 @@ def run(
 ) -> None:
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
+    from translate.errors import ConfigError
     from translate.executors import get_executor
-    from translate.runtime import open_job, run_files
+    from translate.runtime import open_job, plan_outputs, run_files
 
     cfg = job.load()
     sources = cfg.sources()
+    # Every output is planned (collisions, sources, files we did not write) before a backend or memory is opened.
+    plan_outputs(cfg, sources)
     if engine != "local":
+        if cfg.partial:
+            raise ConfigError("--limit and --sample preview a run on this machine; drop --engine for the preview")
         from translate.cluster.oneshot import run_on_cluster
 
         executor = get_executor(engine, concurrency=concurrency, quiet=quiet)
