@@ -21,9 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
-import synthetic  # noqa: E402
-from fakes.openai_server import FakeOpenAI  # noqa: E402
-from translate.backends.base import RecordTexts, create_backend  # noqa: E402
+import synthetic
+from fakes.openai_server import FakeOpenAI
+
+from translate.backends.base import RecordTexts, create_backend
 
 
 def llava_records(n: int, seed: int) -> list[RecordTexts]:

@@ -33,7 +33,7 @@ CONVERSATIONS = [
 def llava_file(path: Path, n_captions: int = 12, extra: list[dict] | None = None) -> Path:
     """A small LLaVA file: `n_captions` caption records (one short gpt turn each) plus the two conversations."""
     records = [{"id": f"cap{i}", "image": f"{i:05d}.jpg", "conversations": [
-        {"from": "human", "value": "<image>\nWrite a caption of the photo number %d." % i},
+        {"from": "human", "value": f"<image>\nWrite a caption of the photo number {i}."},
         {"from": "gpt", "value": f"A photo of item {i}: a small wooden boat on a quiet lake at dawn."}]}
         for i in range(n_captions)]
     records += CONVERSATIONS + (extra or [])
@@ -104,7 +104,7 @@ def _prompts(n: int, seed: int = 0) -> list[list[dict]]:
 
     system = load_prompt("en", "ko", None, "formal").system
     rng = random.Random(seed)
-    words = "the a man woman dog bus red street table photo kitchen umbrella is holding near what why where".split()
+    words = ["the", "a", "man", "woman", "dog", "bus", "red", "street", "table", "photo", "kitchen", "umbrella", "is", "holding", "near", "what", "why", "where"]
     out = []
     for _ in range(n):
         doc = {f"r{r + 1}": {f"{'qa'[t % 2]}{t + 1}": " ".join(rng.choices(words, k=rng.randint(3, 25))) + "."

@@ -7,8 +7,8 @@ import json
 
 import httpx
 import pytest
-
 from fakes.openai_server import FakeOpenAI
+
 from translate.backends.pseudo import pseudo_localise
 
 DOC = {"r1": {"q1": "What is on the table?", "a2": "A cup of ⟦0⟧ and a long loaf of bread on a plate."}}

@@ -14,16 +14,31 @@ import time
 from pathlib import Path
 
 import pytest
-
-from fakes.openai_server import FakeOpenAI
-from llm_support import KEY, MODEL, SAMPLE, backend, expected, llava_file, run_args, sent_texts
-from remote_support import check_invariants, load, read_jsonl
 from conftest import run_main
+from fakes.openai_server import FakeOpenAI
+from llm_support import (
+    KEY,
+    MODEL,
+    SAMPLE,
+    backend,
+    expected,
+    llava_file,
+    run_args,
+    sent_texts,
+)
+from remote_support import check_invariants, load
 from robustness_support import ROOT, child_env, translate_cmd
+
 from translate.backends.base import RecordTexts, create_backend
 from translate.backends.llm_reply import Failure, check_reply, extract_json
 from translate.backends.pseudo import pseudo_localise
-from translate.errors import AuthenticationError, BackendError, ConfigError, ModelNotFoundError, QuotaExceededError
+from translate.errors import (
+    AuthenticationError,
+    BackendError,
+    ConfigError,
+    ModelNotFoundError,
+    QuotaExceededError,
+)
 
 LOGGER = "translate.backends.openai"
 
@@ -163,7 +178,7 @@ def test_packing_limits_and_long_records_split_at_turns(fake):
     b = backend(fake.url, records_per_request=4, request_chars=300)
     captions = [RecordTexts([f"A photo of item {i}."], ["gpt"]) for i in range(10)]
     assert b.translate_records(captions) == expected(captions)
-    assert [len(e["texts"]) for e in fake.chat_log] == [4, 4, 2]
+    assert sorted(len(e["texts"]) for e in fake.chat_log) == [2, 4, 4]
     turns = [("What is this? " * 3, "human"), ("It is a long answer about a kitchen table. " * 4, "gpt")] * 3
     long = RecordTexts([t for t, _ in turns], [r for _, r in turns], record_id="long")
     start = len(fake.chat_log)
@@ -311,11 +326,8 @@ def test_concurrency_bound_and_overlap():
     with FakeOpenAI(models=[MODEL], delay=0.1) as fake:
         b = backend(fake.url, concurrency=4, records_per_request=1)
         records = [RecordTexts([f"Caption number {i}."], ["gpt"]) for i in range(16)]
-        started = time.monotonic()
         assert b.translate_records(records) == expected(records)
-        elapsed = time.monotonic() - started
-        assert fake.max_in_flight == 4
-        assert elapsed < 16 * 0.1 / 2  # overlapped: far less than one request after another
+        assert fake.max_in_flight == 4  # overlapped, and never more than asked (speed: bench/llm_throughput.py)
         b.close()
 
 
@@ -404,7 +416,7 @@ def test_a_record_the_model_keeps_breaking_is_rejected_then_a_rerun_completes(tm
         out = tmp_path / "out"
         code, _, err = _run(src, out, broken, capsys)
         assert code == 0, err
-        kept, rejected, _ = check_invariants(src, out)
+        _, rejected, _ = check_invariants(src, out)
         assert {r["id"] for r in rejected} == {"c1", "c2"}  # the two records with protected spans
         assert all(reason["code"] == "backend_failed" for r in rejected for reason in r["reasons"])
         broken.drop_placeholder = 0
@@ -457,9 +469,10 @@ def test_kill_during_a_concurrent_run_then_rerun_is_byte_identical(tmp_path):
     with FakeOpenAI(models=[MODEL], delay=0.05) as fake:
         ref = tmp_path / "ref"
         env = child_env()
-        args = lambda out: translate_cmd(*run_args(src, out, fake.url, "--window", "40", concurrency=8,  # noqa
+        args = lambda out: translate_cmd(*run_args(src, out, fake.url, "--window", "40", concurrency=8,
                                                    records_per_request=2))
-        proc = subprocess.run(args(ref), env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(args(ref), env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              check=False)
         assert proc.returncode == 0, proc.stderr
         reference_requests = fake.chat_requests
         out = tmp_path / "out"
@@ -480,7 +493,8 @@ def test_kill_during_a_concurrent_run_then_rerun_is_byte_identical(tmp_path):
         sent_before = sent_texts(fake.chat_log, start)
         assert stored and len(stored) < len(set(sent_texts(fake.chat_log, 0)))
         restart = len(fake.chat_log)
-        proc = subprocess.run(args(out), env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(args(out), env=env, cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              check=False)
         assert proc.returncode == 0, proc.stderr
         resent = sent_texts(fake.chat_log, restart)
         assert not set(resent) & stored  # nothing answered and stored is sent again

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import run_main
 from llm_support import ANSWER, build_tiny_chat_model, llava_file, run_args
 from remote_support import check_invariants, load

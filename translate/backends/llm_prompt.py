@@ -140,7 +140,7 @@ def load_prompt(source_lang: str, target_lang: str, prompt_file: str | None, spe
         source = str(path)
     else:
         template, source = GENERIC_PROMPT, "built-in"
-    template = re.sub(r"<!--.*?-->\n?", "", template, flags=re.S).strip() + "\n"
+    template = re.sub(r"<!--.*?-->\n?", "", template, flags=re.DOTALL).strip() + "\n"
     glossary_text, templates = _glossary_lines(path.parent if path is not None else None, target_lang)
     values = {
         "{source_language}": language_name(source_lang),
@@ -225,6 +225,6 @@ def image_data_url(path: Path, max_side: int) -> tuple[str, bool]:
             im.save(buf, format="JPEG", quality=85)
     except OSError:
         raise
-    except Exception as exc:  # Pillow's own errors for a broken file (e.g. DecompressionBombError)
+    except Exception as exc:  # noqa: BLE001  (Pillow's own errors for a broken file (e.g. DecompressionBombError))
         raise OSError(str(exc)) from None
     return f"data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode('ascii')}", True

@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 PLACEHOLDER = re.compile(r"⟦\s*(\d+)\s*⟧")
-_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)```", re.S)
+_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)```", re.DOTALL)
 _NUMBER = re.compile(r"(?<![⟦\d])\d+(?:[.,]\d+)*(?![⟧\d])")
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
@@ -75,7 +75,7 @@ def placeholders(text: str) -> Counter[str]:
 def _is_echo(source: str, output: str) -> bool:
     if len(_WORD.findall(PLACEHOLDER.sub(" ", source))) < 3:
         return False
-    squash = lambda s: " ".join(unicodedata.normalize("NFC", s).split()).casefold()  # noqa: E731
+    squash = lambda s: " ".join(unicodedata.normalize("NFC", s).split()).casefold()
     return squash(source) == squash(output)
 
 

@@ -51,16 +51,22 @@ from translate.backends.llm_prompt import (
     user_text,
 )
 from translate.backends.llm_reply import FAILURE_KINDS, Failure, check_reply
-from translate.errors import AuthenticationError, BackendError, ConfigError, ModelNotFoundError, QuotaExceededError
+from translate.errors import (
+    AuthenticationError,
+    BackendError,
+    ConfigError,
+    ModelNotFoundError,
+    QuotaExceededError,
+)
 from translate.retry import Backoff
 
 log = logging.getLogger("translate.backends.openai")
 
 STRUCTURED_MODES = ("auto", "json_schema", "json_object", "none")
 NO_KEY = "sk-no-key-required"
-_SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.I)
+_SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.IGNORECASE)
 _TOO_LONG = re.compile(r"context length|context_length|maximum context|too long|too many tokens|max_tokens|"
-                       r"reduce the length", re.I)
+                       r"reduce the length", re.IGNORECASE)
 # Characters per token, for `estimate_tokens`: English prompts run about 4 characters a token in the tokenizers of
 # current open and commercial models; CJK and Thai output about 1.5 characters (a token per syllable or two), other
 # scripts about 3.
@@ -468,7 +474,7 @@ class OpenAIBackend(Backend):
                 raise AuthenticationError(
                     f"openai: the server at {self.base_url} refused the credentials ({exc.status_code}). Check the "
                     f"key in the environment variable {self.api_key_env}"
-                    + ("" if self._key else f" (it is not set)") + ".") from None
+                    + ("" if self._key else " (it is not set)") + ".") from None
             except openai.NotFoundError as exc:
                 raise await self._not_found(exc) from None
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
@@ -557,7 +563,7 @@ class OpenAIBackend(Backend):
             try:
                 page = await self._get_client().models.list()
                 self._served = [m.id for m in page.data]
-            except Exception:  # the listing is only a hint for the error message
+            except Exception:  # noqa: BLE001  (the listing is only a hint for the error message)
                 return None
         return self._served
 
