@@ -31,6 +31,15 @@ def make_instruct(tmp_path):
     return make
 
 
+def cache_dir(request, name: str) -> Path:
+    """A folder that survives between sessions (pytest's cache) for expensive fixtures such as the tiny NLLB model;
+    with `-p no:cacheprovider` a fresh temporary folder of this session instead."""
+    cache = getattr(request.config, "cache", None)
+    if cache is not None:
+        return Path(cache.mkdir(name))
+    return request.getfixturevalue("tmp_path_factory").mktemp(name)
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line in a subprocess, as a user runs it."""
     return subprocess.run([sys.executable, "-m", "translate", *map(str, args)], cwd=cwd or ROOT,

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import synthetic
-from conftest import ROOT, load_json, run_cli
+from conftest import ROOT, cache_dir, load_json, run_cli
 from fakes import FakeDeepL
 from remote_support import KEY, captions, fast_deepl_sdk  # noqa: F401  (fast_deepl_sdk is a fixture)
 
@@ -245,7 +245,7 @@ def test_nllb_shards_match_a_single_run(tmp_path, blip_excerpt, request):
     pytest.importorskip("sentencepiece")
     from nllb_support import cached_copy_model
 
-    model = cached_copy_model(request.config.cache.mkdir("nllb-tiny-model"))
+    model = cached_copy_model(cache_dir(request, "nllb-tiny-model"))
     config = tmp_path / "run.toml"
     config.write_text("[qc]\nuntranslated = false\nwrong_script = false\n", encoding="utf-8")
     common = ["--src", blip_excerpt, "--backend", "nllb", "--model", model, "--device", "cpu", "--config", config,

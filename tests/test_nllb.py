@@ -19,6 +19,7 @@ import pytest
 ctranslate2 = pytest.importorskip("ctranslate2")
 spm = pytest.importorskip("sentencepiece")
 
+from conftest import cache_dir  # noqa: E402
 from nllb_support import cached_copy_model, write_records  # noqa: E402
 
 from translate.backends.base import create_backend  # noqa: E402
@@ -40,7 +41,7 @@ HAS_GPU = ctranslate2.get_cuda_device_count() > 0
 
 @pytest.fixture(scope="session")
 def tiny_model(request) -> Path:
-    return cached_copy_model(request.config.cache.mkdir("nllb-tiny-model"))
+    return cached_copy_model(cache_dir(request, "nllb-tiny-model"))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ pytest.importorskip("sentencepiece")
 hub = pytest.importorskip("huggingface_hub")
 pytest.importorskip("huggingface_hub.constants")  # loaded lazily: import it so that `hub.constants` exists
 
+from conftest import cache_dir  # noqa: E402
 from nllb_support import cached_copy_model  # noqa: E402
 
 from translate import nllb_models  # noqa: E402
@@ -46,7 +47,7 @@ SPM = "sentencepiece.bpe.model"
 
 @pytest.fixture(scope="session")
 def tiny_model(request) -> Path:
-    return cached_copy_model(request.config.cache.mkdir("nllb-tiny-model"))
+    return cached_copy_model(cache_dir(request, "nllb-tiny-model"))
 
 
 def _digest(path: Path) -> str:
