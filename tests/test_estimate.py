@@ -98,3 +98,23 @@ def test_four_file_instruct_set_dedupes_across_files(tmp_path, capsys, make_inst
 @pytest.mark.parametrize("seconds,text", [(5, "5s"), (125, "2m 5s"), (3725, "1h 2m"), (90061, "1d 1h 1m")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_estimate_for_an_llm_predicts_requests_tokens_and_cost_not_characters(make_instruct, tmp_path, capsys):
+    """An engine billed by tokens gives its own prediction; no per-character price is shown for it."""
+    from conftest import run_main
+
+    src = make_instruct(40)
+    args = ["estimate", "--src", src, "--backend", "openai", "--opt", "model=m", "--opt",
+            "base_url=http://127.0.0.1:9/v1", "--memory", tmp_path / "tm.sqlite", "--json"]
+    code, out, err = run_main([*args, "--opt", "price_prompt_per_million=2", "--opt",
+                               "price_completion_per_million=8"], capsys)
+    assert code == 0, err
+    result = json.loads(out)
+    usage = result["usage"]
+    assert usage["requests"] >= 1 and usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
+    expected = (usage["prompt_tokens"] * 2 + usage["completion_tokens"] * 8) / 1e6
+    assert abs(usage["estimated_cost"] - expected) < 1e-3
+    assert result["billed_characters"] is None and result["price"] is None
+    code, out, _ = run_main(args, capsys)
+    assert json.loads(out)["usage"]["estimated_cost"] == 0

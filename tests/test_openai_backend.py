@@ -98,19 +98,19 @@ def test_the_shipped_korean_prompt_is_used_and_rendered():
     assert "<!--" not in system
 
 
-def test_estimate_tokens_grows_with_the_text_and_prices_it():
+def test_estimate_usage_grows_with_the_text_and_prices_it():
     b = create_backend("openai", "en", "ko", {"model": "m", "price_prompt_per_million": "1",
                                               "price_completion_per_million": "4"})
-    small = b.estimate_tokens(["A red bus."] * 10)
-    large = b.estimate_tokens(["A red bus on a rainy street corner, next to a woman with a dog."] * 100)
+    small = b.estimate_usage(["A red bus."] * 10)
+    large = b.estimate_usage(["A red bus on a rainy street corner, next to a woman with a dog."] * 100)
     assert 0 < small["prompt_tokens"] < large["prompt_tokens"] and small["completion_tokens"] < large[
         "completion_tokens"]
     assert small["requests"] == 1 and large["requests"] >= 2
     assert large["estimated_cost"] == pytest.approx((large["prompt_tokens"] + 4 * large["completion_tokens"]) / 1e6,
                                                     abs=1e-6)
     # Korean output costs more tokens per source character than a Latin-script target.
-    vi = create_backend("openai", "en", "vi", {"model": "m"}).estimate_tokens(["A red bus on a street."] * 10)
-    assert vi["completion_tokens"] < b.estimate_tokens(["A red bus on a street."] * 10)["completion_tokens"]
+    vi = create_backend("openai", "en", "vi", {"model": "m"}).estimate_usage(["A red bus on a street."] * 10)
+    assert vi["completion_tokens"] < b.estimate_usage(["A red bus on a street."] * 10)["completion_tokens"]
 
 
 # -- the reply checks on their own -------------------------------------------------------------------------------------

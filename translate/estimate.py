@@ -51,6 +51,7 @@ class Estimate:
     rate_source: str | None  # "configured" | "measured" | None
     seconds: float | None
     memory: str | None
+    usage: dict[str, float] | None = None  # the backend's own prediction (an LLM: requests, tokens, cost)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +60,7 @@ class Estimate:
             "memory": self.memory,
             "counts": self.counts.as_dict(),
             "billed_characters": self.billed_characters,
+            "usage": self.usage,
             "price": None if self.cost is None else {
                 "per_million_characters": self.price_per_million, "currency": self.currency,
                 "cost": round(self.cost, 2)},
@@ -92,10 +94,19 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
     # What the service counts per text, where that differs from the segment's length (DeepL: the XML-escaped text).
     billed_length = backend.request_characters
     billed_total = 0
+    usage: dict[str, float] | None = None
 
     def on_missing(missing: list[tuple[bytes, str]]) -> None:
-        nonlocal billed_total
+        nonlocal billed_total, usage
         billed_total += sum(billed_length(t) for _, t in missing)
+        predicted = backend.estimate_usage([t for _, t in missing])
+        if predicted is not None:
+            usage = usage or {}
+            for key, value in predicted.items():
+                if key.startswith("price_"):
+                    usage[key] = value  # a rate, not a sum
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    usage[key] = usage.get(key, 0) + value
         if len(sample) < measure + 1:
             sample.extend(t for _, t in missing[: measure + 1 - len(sample)])
 
@@ -104,7 +115,8 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
     if measure and len(sample) >= 2:
         tokens_per_second = measure_rate(backend, sample, chars_per_token)
         rate_source = "measured"
-    billed = billed_total if billed_backend else None
+    # An engine with its own usage prediction is billed by that (tokens), not by characters.
+    billed = billed_total if billed_backend and usage is None else None
     cost = None
     if billed is not None and price_per_million is not None:
         cost = billed / 1_000_000 * price_per_million
@@ -112,7 +124,8 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
     seconds = tokens / tokens_per_second if tokens_per_second else None
     return Estimate(backend.name, backend.fingerprint(), counts, billed,
                     price_per_million if billed is not None else None, currency, cost, chars_per_token, tokens,
-                    tokens_per_second, rate_source, seconds, memory_label)
+                    tokens_per_second, rate_source, seconds, memory_label,
+                    {k: round(v, 6) for k, v in usage.items()} if usage is not None else None)
 
 
 def measure_rate(backend: Backend, sample: list[str], chars_per_token: float) -> float:

@@ -114,6 +114,12 @@ class Backend:
         """Characters the engine bills for `text` as sent (DeepL counts its XML escapes). Default: `len`."""
         return len(text)
 
+    def estimate_usage(self, texts: list[str]) -> dict[str, Any] | None:
+        """What sending `texts` would use, for an engine billed by something other than characters (an LLM: requests,
+        prompt and completion tokens, `estimated_cost`). Numbers only; `estimate` sums them over windows. None: the
+        engine bills by characters or not at all."""
+        return None
+
     def sync_glossary(self, terms: dict[str, str], name: str) -> str | None:
         """Make the engine's own glossary hold `terms` and use it; return its id. Only backends with
         `capabilities.native_glossary` do anything here."""

@@ -67,7 +67,7 @@ NO_KEY = "sk-no-key-required"
 _SCHEMA_REJECTED = re.compile(r"response_format|json_schema|structured|guided|grammar|schema", re.IGNORECASE)
 _TOO_LONG = re.compile(r"context length|context_length|maximum context|too long|too many tokens|max_tokens|"
                        r"reduce the length", re.IGNORECASE)
-# Characters per token, for `estimate_tokens`: English prompts run about 4 characters a token in the tokenizers of
+# Characters per token, for `estimate_usage`: English prompts run about 4 characters a token in the tokenizers of
 # current open and commercial models; CJK and Thai output about 1.5 characters (a token per syllable or two), other
 # scripts about 3.
 _SOURCE_CHARS_PER_TOKEN = 4.0
@@ -238,7 +238,7 @@ class OpenAIBackend(Backend):
             "estimated_cost": round(cost, 6),
         }
 
-    def estimate_tokens(self, texts: list[str]) -> dict[str, Any]:
+    def estimate_usage(self, texts: list[str]) -> dict[str, Any]:
         """A rough prediction for `estimate`, from characters alone (no tokenizer, no request):
 
         * requests: the texts packed as the backend packs them, up to `request_chars` characters and

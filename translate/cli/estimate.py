@@ -86,6 +86,15 @@ def render_table(result: Estimate, files: int) -> Table:
         table.add_row("billed characters", f"{result.billed_characters:,}", free)
         table.add_row("price", f"{result.cost:,.2f} {result.currency}",
                       f"at {result.price_per_million:,.2f} {result.currency} per million characters")
+    if result.usage is not None:
+        u = result.usage
+        table.add_row("requests", f"≈{u.get('requests', 0):,.0f}", f"{result.backend}'s own prediction")
+        table.add_row("prompt tokens", f"≈{u.get('prompt_tokens', 0):,.0f}", "")
+        table.add_row("completion tokens", f"≈{u.get('completion_tokens', 0):,.0f}", "")
+        if u.get("price_prompt_per_million") or u.get("price_completion_per_million"):
+            table.add_row("price", f"≈{u.get('estimated_cost', 0):,.2f}",
+                          f"at {u.get('price_prompt_per_million', 0):g} / {u.get('price_completion_per_million', 0):g} "
+                          "per million prompt / completion tokens")
     table.add_row("source tokens", f"≈{result.tokens:,}", f"{result.chars_per_token:g} characters per token")
     if result.seconds is not None:
         table.add_row("time", format_duration(result.seconds),
