@@ -168,7 +168,7 @@ def stats_command(job: JobFlags, as_json: bool = typer.Option(False, "--json", h
     if as_json:
         typer.echo(json.dumps(asdict(stats), indent=2, ensure_ascii=False))
         return
-    table = Table(title=f"memory · {path} · {stats.bytes / 1e6:,.1f} MB · {stats.segments:,} segments",
+    table = Table(title=f"memory · {path} · {_size(stats.bytes)} · {stats.segments:,} segments · schema {stats.schema}",
                   title_justify="left")
     table.add_column("origin", style="bold")
     table.add_column("languages")
@@ -176,3 +176,11 @@ def stats_command(job: JobFlags, as_json: bool = typer.Option(False, "--json", h
     for origin, pair, n in stats.by_origin_and_pair:
         table.add_row(origin, pair, f"{n:,}")
     Console().print(table)
+
+
+def _size(n: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} GB"
