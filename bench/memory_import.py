@@ -16,13 +16,13 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import synthetic  # noqa: E402
+import synthetic
 
-from translate.config import RunConfig  # noqa: E402
-from translate.memory import TranslationMemory  # noqa: E402
-from translate.runtime import open_job, run_files  # noqa: E402
-from translate.tm.importer import import_published  # noqa: E402
-from translate.tm.pairs import open_pair_maker  # noqa: E402
+from translate.config import RunConfig
+from translate.memory import TranslationMemory
+from translate.runtime import open_job, run_files
+from translate.tm.importer import import_published
+from translate.tm.pairs import open_pair_maker
 
 
 def published(en: Path, work: Path) -> Path:
@@ -52,7 +52,7 @@ def published(en: Path, work: Path) -> Path:
 def measure(en: Path, ko: Path, work: Path) -> dict:
     """The import alone (run in a fresh process, so its peak memory is its own)."""
     cfg = RunConfig(src=[str(en)], backend="pseudo", memory=str(work / "tm.sqlite"), glossary="none")
-    maker, backend = open_pair_maker(cfg)
+    maker, _ = open_pair_maker(cfg)
     started = time.perf_counter()
     with TranslationMemory(cfg.memory) as memory:
         stats, _ = import_published(en, ko, memory, maker, origin="import:bench", out_dir=work)

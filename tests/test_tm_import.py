@@ -114,10 +114,10 @@ def test_estimate_counts_fewer_characters_after_the_import(pair, capsys):
 
 
 def test_conflicts_keep_the_existing_translation_unless_import_is_preferred(pair, capsys, tmp_path):
-    en, ko = pair
+    en, _ = pair
     _, memory = _import(pair, capsys)
     # The same file with one answer worded differently.
-    records = load_json(ko)
+    records = load_json(pair[1])
     bus = next(r for r in records if r["id"] == "000000033471")
     bus["conversations"][1]["value"] = "이미지 속 버스는 흰색과 빨간색이고, 옆면에 파란 줄무늬가 있습니다."
     ko2 = tmp_path / "ko_v2.json"

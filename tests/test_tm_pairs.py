@@ -6,7 +6,13 @@ from translate.config import RunConfig
 from translate.memory import segment_key
 from translate.protect import BRACKETS, XML_KEEP, Protector, Span
 from translate.reasons import Reason
-from translate.tm.pairs import NO_SEGMENT, TEMPLATE, Pair, open_pair_maker, put_placeholders
+from translate.tm.pairs import (
+    NO_SEGMENT,
+    TEMPLATE,
+    Pair,
+    open_pair_maker,
+    put_placeholders,
+)
 
 
 def test_spans_are_found_in_any_order_and_repeats_left_to_right():

@@ -19,7 +19,14 @@ from typing import Any, Callable, Iterator
 from translate.errors import ConfigError
 from translate.formats.writers import AtomicFile, dumps
 from translate.memory import Entry, TranslationMemory
-from translate.protect import BRACKETS, XML_KEEP, PlaceholderStyle, Span, SpanLost, restore_spans
+from translate.protect import (
+    BRACKETS,
+    XML_KEEP,
+    PlaceholderStyle,
+    Span,
+    SpanLost,
+    restore_spans,
+)
 from translate.tm.tmx import TmxWriter, xml_safe
 
 FORMATS = ("tmx", "jsonl", "parquet")

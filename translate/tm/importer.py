@@ -15,10 +15,26 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from translate.check import FIELD_CHANGED, MISSING, STRUCTURE, TRANSLATED_INVALID, UNMATCHED, match_records
+from translate.check import (
+    FIELD_CHANGED,
+    MISSING,
+    STRUCTURE,
+    TRANSLATED_INVALID,
+    UNMATCHED,
+    match_records,
+)
 from translate.formats.readers import RecordReader
-from translate.formats.records import field_name, record_id, translatable_fields, validate
-from translate.formats.writers import JsonLinesWriter, remove_stale_temporaries, write_json
+from translate.formats.records import (
+    field_name,
+    record_id,
+    translatable_fields,
+    validate,
+)
+from translate.formats.writers import (
+    JsonLinesWriter,
+    remove_stale_temporaries,
+    write_json,
+)
 from translate.memory import KeySet, MergeCounts, TranslationMemory
 from translate.reasons import Reason
 from translate.tm.pairs import NO_SEGMENT, TEMPLATE, Pair, PairMaker

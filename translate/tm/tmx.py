@@ -144,8 +144,9 @@ def read_tmx(path: str | Path, source_lang: str, target_lang: str) -> Iterator[T
                 unit.problem = ("tmx_bad_tu", f"<tuv xml:lang={lang!r}> has no <seg>")
                 break
             if len(seg):
-                unit.problem = ("tmx_inline_markup", f"<seg> of {lang!r} holds inline elements "
-                                f"(<{seg[0].tag}>); only plain text can be mapped back to a segment")
+                unit.problem = ("tmx_inline_markup", (f"<seg> of {lang!r} holds inline elements "
+                                                      f"(<{seg[0].tag}>); only plain text can be mapped back to a "
+                                                      "segment"))
                 break
             for want in (source_lang, target_lang):
                 if _lang_matches(lang, want) and want not in found:
@@ -153,8 +154,8 @@ def read_tmx(path: str | Path, source_lang: str, target_lang: str) -> Iterator[T
         if unit.problem is None:
             missing = [lang for lang in (source_lang, target_lang) if lang not in found]
             if missing:
-                unit.problem = ("tmx_language_missing", f"no <tuv> for {', '.join(missing)} (languages here: "
-                                f"{', '.join(langs) or 'none'})")
+                unit.problem = ("tmx_language_missing", (f"no <tuv> for {', '.join(missing)} (languages here: "
+                                                         f"{', '.join(langs) or 'none'})"))
             else:
                 unit.source, unit.target = found[source_lang], found[target_lang]
         elem.clear()

@@ -13,9 +13,18 @@ from translate.errors import InputFileError
 from translate.formats.writers import JsonLinesWriter, remove_stale_temporaries
 from translate.memory import TranslationMemory
 from translate.reasons import Reason
-from translate.tm.importer import Batcher, ImportStats, TurnPair, import_turns, report_paths, write_summary
+from translate.tm.importer import (
+    Batcher,
+    ImportStats,
+    TurnPair,
+    import_turns,
+    report_paths,
+    write_summary,
+)
 from translate.tm.pairs import PairMaker
-from translate.tm.tmx import read_tmx  # checks the whole file is well-formed before the first <tu>
+from translate.tm.tmx import (
+    read_tmx,  # checks the whole file is well-formed before the first <tu>
+)
 
 ROLE = "default"  # a TMX segment has no LLaVA role; QC uses its default length bounds
 
