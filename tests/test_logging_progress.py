@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
 import translate.backends.base as backends_base
 from conftest import load_json, read_jsonl, run_main
-from robustness_support import child_env, llava_records, run_translate, write_array
+from robustness_support import ROOT, child_env, llava_records, run_translate, write_array
 from translate.backends.pseudo import PseudoBackend
 from translate.config import RunConfig
 from translate.pipeline import REJECTED_RECORD_CAP
@@ -193,3 +195,22 @@ def test_a_file_where_no_record_validates_is_exit_2_with_the_schema_stated(tmp_p
     code, _, err = run_main(["run", "--src", src, "--backend", "pseudo", "--out", out, "-q"], capsys)
     assert code == 0, err
     assert len(load_json(out / "ko_chat.json")) == 1 and len(read_jsonl(out / "ko_chat.rejected.jsonl")) == 1000
+
+
+def test_the_slurm_script_logs_progress_lines_without_quiet(tmp_path):
+    src = write_array(tmp_path / "a.json", llava_records(60))
+    plan = run_translate("plan", "--src", src, "--backend", "pseudo", "--out", tmp_path / "out", "--shards", "1",
+                         "--workdir", tmp_path / "w", "-q", cwd=tmp_path)
+    assert plan.returncode == 0, plan.stderr
+    script = ROOT / "docker" / "slurm" / "translate-array.sbatch"
+    assert "--quiet" not in script.read_text().split("set -euo pipefail")[1]
+    env = child_env(SLURM_ARRAY_TASK_ID="0", TRANSLATE_CMD=f"{sys.executable} -m translate",
+                    TRANSLATE_OPTS="--opt delay=0.06 --opt batch_size=5", TRANSLATE_PROGRESS_EVERY="0.2")
+    proc = subprocess.run(["bash", str(script), str(tmp_path / "w")], capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    both = proc.stdout + proc.stderr
+    lines = [line for line in both.splitlines() if " progress: shard 0 " in line]
+    assert len(lines) >= 2, both
+    assert all("segments sent ·" in line and "sent/s ·" in line and "ETA" in line for line in lines)
+    assert "✓ shard 0: 64 segments" in both
