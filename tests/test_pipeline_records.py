@@ -130,3 +130,24 @@ def test_a_record_engine_that_swaps_two_answers_is_caught_by_the_record_checks(t
     rows = [json.loads(line) for line in (tmp_path / "out" / "ko_swap.qc.jsonl").read_text().splitlines()]
     flagged = {row["field"] for row in rows if "swapped_turns" in row["reasons"]}
     assert flagged and flagged <= {"conversations[1].value", "conversations[3].value"}
+
+
+def test_run_rows_keep_languages_and_spans_and_a_rerun_counts_hits_by_origin(tmp_path):
+    """What a memory export needs to put placeholders back (spans, languages), and where each hit came from."""
+    record = {"id": "k", "image": "a.jpg", "conversations": [
+        {"from": "human", "value": "<image>\nWhat does `print(x)` do at https://example.com/a?"},
+        {"from": "gpt", "value": "It prints the value of x."}]}
+    src = tmp_path / "code.json"
+    src.write_text(json.dumps([record]))
+    with TranslationMemory(tmp_path / "tm.sqlite") as memory:
+        first = Pipeline(PseudoBackend("en", "ko"), memory, RunOptions()).run_file(src, tmp_path / "a")
+        rows = {e.source: e for e in memory.entries()}
+        second = Pipeline(PseudoBackend("en", "ko"), memory, RunOptions()).run_file(src, tmp_path / "b")
+    assert first.segments_sent == 2 and first.hits_by_origin == {}
+    with_code = next(e for s, e in rows.items() if "⟦" in s)
+    assert [span.source for span in with_code.spans] == ["`print(x)`", "https://example.com/a"]
+    assert {(e.src_lang, e.tgt_lang) for e in rows.values()} == {("en", "ko")}
+    assert next(e for s, e in rows.items() if "⟦" not in s).spans is None
+    assert second.segments_sent == 0 and second.hits_by_origin == {"pseudo/v1": 2}
+    manifest = json.loads((tmp_path / "b" / "ko_code.manifest.json").read_text())
+    assert manifest["counts"]["hits_by_origin"] == {"pseudo/v1": 2}

@@ -74,17 +74,20 @@ class Stats:
     segments_sent: int = 0
     characters_sent: int = 0
     reasons: Counter = field(default_factory=Counter)
+    # Memory hits per origin of the stored row ("import:kollava", "nllb/…", "template"): what was paid for where.
+    hits_by_origin: Counter = field(default_factory=Counter)
 
     def add(self, other: "Stats") -> None:
         for name, value in asdict(other).items():
-            if name == "reasons":
-                self.reasons.update(other.reasons)
+            if name in ("reasons", "hits_by_origin"):
+                getattr(self, name).update(getattr(other, name))
             else:
                 setattr(self, name, getattr(self, name) + value)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["reasons"] = dict(sorted(self.reasons.items()))
+        out["hits_by_origin"] = dict(sorted(self.hits_by_origin.items()))
         return out
 
     def count_segments(self, segments: "SegmentCounts") -> None:
@@ -141,6 +144,9 @@ class SegmentCounts:
     total: int = 0
     empty: int = 0
     templates: int = 0
+    # The protected spans behind the placeholders of each wanted body that has any: stored beside the translation,
+    # so a memory export (TMX) can put the real text back.
+    spans: dict[bytes, tuple] = field(default_factory=dict)
 
 
 def collect_segments(fields: Iterable[Any], segmenter: "Segmenter") -> SegmentCounts:
@@ -155,7 +161,10 @@ def collect_segments(fields: Iterable[Any], segmenter: "Segmenter") -> SegmentCo
         if key is None:
             counts.empty += 1
             continue
-        wanted.setdefault(key, f.protected.body)
+        if key not in wanted:
+            wanted[key] = f.protected.body
+            if f.protected.spans:
+                counts.spans[key] = f.protected.spans
         if has_templates and segmenter.is_template(key):
             counts.templates += 1
     return counts
@@ -229,24 +238,28 @@ class SegmentTranslator:
         self.backend = backend
         self.memory = memory
         self.segmenter = segmenter
+        self._spans: dict[bytes, tuple] = {}
         # Called after each stored backend batch with (texts done, texts missing) of the current `fill`: progress
         # that moves while a slow engine works through a window.
         self.on_batch: Callable[[int, int], None] | None = None
 
-    def fill(self, wanted: dict[bytes, str], stats: Stats,
-             records: list[PreparedRecord] | None = None) -> dict[bytes, str]:
+    def fill(self, wanted: dict[bytes, str], stats: Stats, records: list[PreparedRecord] | None = None,
+             spans: dict[bytes, tuple] | None = None) -> dict[bytes, str]:
         """Translations for every key in `wanted` (key → source body): templates, memory hits, then the backend.
 
         `records`: the window's prepared records; an engine with `record_context` then gets the missing segments
         grouped by record (`Backend.translate_records`), each record in one request with its other turns as context.
+        `spans`: the protected spans of bodies that have placeholders, stored with their translations.
         """
+        self._spans = spans or {}
         # Curated templates come from the glossary itself, not the memory, so an edited template takes effect on the
         # next run even though the memory keeps the first text stored under that key.
         templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted if self.segmenter.is_template(k)]
-        found = self.memory.lookup(k for k in wanted if not self.segmenter.is_template(k))
+        found = self.memory.lookup((k for k in wanted if not self.segmenter.is_template(k)),
+                                   origins=stats.hits_by_origin)
         stats.memory_hits += len(found)
         if templates:
-            self.memory.put(templates, origin="template")
+            self.memory.put(templates, origin="template", **self._languages)
             found.update((k, t) for k, _, t in templates)
         missing = [(k, text) for k, text in wanted.items() if k not in found]
         if not missing:
@@ -313,13 +326,19 @@ class SegmentTranslator:
 
     def _store(self, keys: list[bytes], sources: list[str], outputs: list[str | None], stats: Stats,
                found: dict[bytes, str], complete: bool = True) -> None:
-        rows = [(key, src, out) for key, src, out in zip(keys, sources, outputs) if isinstance(out, str)]
+        spans = self._spans
+        rows = [(key, src, out, spans.get(key)) for key, src, out in zip(keys, sources, outputs)
+                if isinstance(out, str)]
         if rows:
-            self.memory.put(rows, origin=self.backend.fingerprint())
+            self.memory.put(rows, origin=self.backend.fingerprint(), **self._languages)
         stats.segments_sent += len(rows)
         # Every text of a batch that returned was sent, given up on or not; of a failed batch, only the finished ones.
         stats.characters_sent += sum(len(src) for src, out in zip(sources, outputs) if complete or out is not None)
-        found.update((k, out) for k, _, out in rows)
+        found.update((row[0], row[2]) for row in rows)
+
+    @property
+    def _languages(self) -> dict[str, str]:
+        return {"source_lang": self.segmenter.source_lang, "target_lang": self.segmenter.target_lang}
 
 
 def _backend_call(backend: Backend, call: Callable[[], Any]) -> Any:
@@ -618,7 +637,7 @@ class Pipeline:
         stats.count_segments(segments)
         wanted = segments.wanted
         seen.add_many(wanted)
-        found = self.translator.fill(wanted, stats, prepared) if wanted else {}
+        found = self.translator.fill(wanted, stats, prepared, segments.spans) if wanted else {}
         policy = self.options.on_reject
         for rec in prepared:
             stats.records_in += 1

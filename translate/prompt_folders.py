@@ -162,7 +162,7 @@ class PromptTranslator:
         stats.count_segments(segments)
         wanted = segments.wanted
         seen.add_many(wanted)
-        found = self.translator.fill(wanted, stats) if wanted else {}
+        found = self.translator.fill(wanted, stats, spans=segments.spans) if wanted else {}
         by_file: dict[str, list[_Unit]] = {}
         for u in units:
             by_file.setdefault(u.file.name, []).append(u)

@@ -78,7 +78,8 @@ def merge_results(wd: Workdir, plan: dict[str, Any], memory, given_up: set[bytes
             if given_up is not None:
                 given_up.update(r[0] for r in batch if r[2] is None)
             failed += len(batch) - len(done)
-            added += memory.put(done, origin=plan["backend"]["fingerprint"])
+            added += memory.put(done, origin=plan["backend"]["fingerprint"], source_lang=plan["config"]["source"],
+                                target_lang=plan["config"]["target"])
     return {"rows": rows, "added": added, "given_up": failed}
 
 

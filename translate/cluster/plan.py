@@ -156,7 +156,8 @@ def _salvage(wd: Workdir, memory) -> int:
     for i in range(old["shards"]["count"]):
         for part in wd.result_files(i):
             rows = [r for r in read_results(part) if r[2] is not None]
-            added += memory.put(rows, origin=old["backend"]["fingerprint"])
+            added += memory.put(rows, origin=old["backend"]["fingerprint"], source_lang=old["config"]["source"],
+                                target_lang=old["config"]["target"])
     return added
 
 
