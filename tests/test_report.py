@@ -12,7 +12,7 @@ import sys
 import pytest
 
 import qc_support
-from translate.check import check_files
+from translate.audit import check_files
 from translate.errors import ConfigError, InputFileError
 from translate.report import build, find_logs, render_html
 

@@ -1,5 +1,5 @@
 """``check``: audit a translated file against its English source with the same checks a run applies.
-See translate/check.py and docs/quality.md."""
+See translate/audit.py and docs/quality.md."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def check_command(
 ) -> None:
     """Match records by id (or position), check every turn, and write <name>.qc.jsonl, <name>.rejected.jsonl,
     <name>.check.json and report.html."""
-    from translate.check import check_files
+    from translate.audit import check_files
     from translate.report import build, print_report, render_html
 
     cfg = load_config(config, {"target": target})

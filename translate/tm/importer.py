@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from translate.check import (
+from translate.audit import (
     FIELD_CHANGED,
     MISSING,
     STRUCTURE,

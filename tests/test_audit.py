@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import qc_support
-from translate.check import check_files, match_records
+from translate.audit import check_files, match_records
 from translate.formats.readers import RecordReader
 
 
