@@ -179,9 +179,14 @@ def print_totals(stats: Stats) -> None:
     table = Table(title="run totals")
     table.add_column("counter")
     table.add_column("value", justify="right")
-    for name, value in stats.as_dict().items():
-        if name != "reasons":
+    counters = stats.as_dict()
+    for name, value in counters.items():
+        if not isinstance(value, dict):
             table.add_row(name, f"{value:,}")
-    for code, count in stats.reasons.items():
-        table.add_row(f"reason: {code}", f"{count:,}")
+    # Counters by key (reasons, memory hits by origin), after the plain ones.
+    for name, value in counters.items():
+        if isinstance(value, dict):
+            label = "reason" if name == "reasons" else name
+            for key, count in value.items():
+                table.add_row(f"{label}: {key}", f"{count:,}")
     console.print(table)
