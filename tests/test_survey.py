@@ -69,3 +69,13 @@ def test_a_jsonl_file_of_broken_lines_names_the_parse_error(tmp_path):
     path.write_text('{"id": 1,\n{"id": 2,\n')
     hint = _survey(path).hint()
     assert hint.startswith("none of the 2 records can be translated: invalid_json in 2 (e.g. the record: line 1")
+
+
+def test_a_file_of_empty_objects_says_so():
+    from translate.formats.survey import SchemaSurvey
+    from translate.formats.records import validate
+
+    survey = SchemaSurvey()
+    for _ in range(3):
+        survey.add({}, validate({}))
+    assert survey.hint().endswith("they have no keys at all (empty objects)")

@@ -74,7 +74,7 @@ class SchemaSurvey:
                     "list of objects with `conversations` (or LLaVA-Bench's `text`)")
         if self._objects and not self._with_record_key:
             message = (f"0 of {n} records have `conversations` (LLaVA) or `text` (LLaVA-Bench); they have "
-                       f"{_listed(self._keys, code=True)}")
+                       f"{_listed(self._keys, code=True) or 'no keys at all (empty objects)'}")
             known = [_KNOWN_SHAPES[k] for k in self._keys if k in _KNOWN_SHAPES]
             return message + (f": {known[0]}" if known else "")
         worst = ", ".join(
