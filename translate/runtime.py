@@ -12,7 +12,6 @@ pieces here, so they protect, key and check text the same way.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from dataclasses import dataclass
@@ -28,16 +27,6 @@ from translate.pipeline import Pipeline, RunOptions, Segmenter, Stats, output_pa
 from translate.protect import Protector
 
 log = logging.getLogger("translate.runtime")
-
-# What each built-in backend imports lazily, by the extra that installs it. Checked before a job opens, so a missing
-# package is exit 2 with the pip command, not an ImportError in the middle of the first batch.
-BACKEND_EXTRAS: dict[str, tuple[str, ...]] = {
-    "deepl": ("deepl",),
-    "google": ("googletrans", "httpx"),
-    "nllb": ("ctranslate2", "sentencepiece"),
-    "openai": ("openai",),
-}
-
 
 class RunProgress(Protocol):
     """What a caller is told while files run. The CLI draws a bar; batch jobs may print lines."""
@@ -122,17 +111,6 @@ def partial_manifest(cfg: RunConfig) -> dict[str, Any]:
         return {}
     return {"partial": True, "selection": {"limit": cfg.limit, "sample": cfg.sample,
                                            "seed": cfg.seed if cfg.sample is not None else None}}
-
-
-def check_backend_extra(name: str) -> None:
-    """ConfigError with the pip command when a built-in backend's optional package is missing."""
-    for module in BACKEND_EXTRAS.get(name, ()):
-        try:
-            importlib.import_module(module)
-        except ImportError as exc:
-            raise ConfigError(f"backend {name!r} needs the optional package {module!r}, which is not installed "
-                              f"({type(exc).__name__}); install it with: pip install 'llava-translate[{name}]'") \
-                from None
 
 
 @dataclass
@@ -222,7 +200,6 @@ def open_job(cfg: RunConfig, backend: Backend | None = None, memory: Translation
     """Build the job for `cfg`. `backend`: one already built (the cluster assemble passes a stand-in that sends
     nothing); `memory`: one already open. The job owns and closes both."""
     if backend is None:
-        check_backend_extra(cfg.backend)
         backend = create_backend(cfg.backend, cfg.source, cfg.target, cfg.backend_options)
     try:
         if memory is None:

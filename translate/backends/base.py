@@ -79,6 +79,10 @@ class Backend:
     max_batch_chars: int = 50_000
     # A glossary already on the engine's account that the run should use (DeepL); None: sync one if needed.
     glossary_id: str | None = None
+    # Packages the backend imports lazily, and the extra that installs them: checked before it is built, so a missing
+    # one is exit 2 with the pip command rather than an ImportError in the middle of the first batch.
+    requires: ClassVar[tuple[str, ...]] = ()
+    extra: ClassVar[str | None] = None
 
     def __init__(self, source_lang: str, target_lang: str):
         self.source_lang = source_lang
@@ -177,9 +181,21 @@ def load_backend_class(name: str) -> type[Backend]:
     return getattr(module, attr)
 
 
+def check_requirements(cls: type[Backend], name: str) -> None:
+    """ConfigError with the pip command when a package the backend declares in `requires` is missing."""
+    for package in cls.requires:
+        try:
+            importlib.import_module(package)
+        except ImportError as exc:
+            raise ConfigError(f"backend {name!r} needs the optional package {package!r}, which is not installed "
+                              f"({type(exc).__name__}); install it with: pip install "
+                              f"'llava-translate[{cls.extra or name}]'") from None
+
+
 def create_backend(name: str, source_lang: str, target_lang: str, options: dict[str, Any] | None = None) -> Backend:
     """Build a backend from its name and options; an unknown option is an error that lists the accepted ones."""
     cls = load_backend_class(name)
+    check_requirements(cls, name)
     options = dict(options or {})
     params = inspect.signature(cls.__init__).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 from typing import Any, ClassVar
@@ -25,6 +26,8 @@ from translate.backends.base import Backend, Capabilities
 from translate.errors import AuthenticationError, BackendError, ConfigError, QuotaExceededError
 from translate.protect import Span, XmlKeepStyle
 from translate.retry import Backoff
+
+log = logging.getLogger("translate.backends.deepl")
 
 ENV_KEY = "DEEPL_AUTH_KEY"
 MAX_TEXTS = 50
@@ -122,6 +125,8 @@ def deepl_source(lang: str) -> str:
 
 class DeepLBackend(Backend):
     name = "deepl"
+    requires = ("deepl",)
+    extra = "deepl"
     placeholder: ClassVar[DeepLXmlStyle] = DEEPL_XML
     capabilities = Capabilities(billed=True, native_glossary=True)
     max_batch_texts = MAX_TEXTS
@@ -366,9 +371,13 @@ class DeepLBackend(Backend):
                     keep = g
         if keep is None:
             keep = self._call("glossary upload", client.create_glossary, name, source, target, wanted)
+            log.info("deepl: glossary %r created with %d terms (%s→%s)", name, len(wanted), source, target)
+        else:
+            log.info("deepl: glossary %r reused, %d terms unchanged", name, len(wanted))
         for g in same_name:
             if g.glossary_id != keep.glossary_id:
                 self._call("glossary removal", client.delete_glossary, g)
+                log.info("deepl: an older glossary %r with other terms removed", name)
         self.glossary_id = keep.glossary_id
         self._glossary_digest = digest
         return keep.glossary_id

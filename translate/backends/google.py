@@ -60,6 +60,8 @@ def _has_letters(text: str) -> bool:
 
 class GoogleBackend(Backend):
     name = "google"
+    requires = ("googletrans", "httpx")
+    extra = "google"
     max_batch_texts = 64
     max_batch_chars = 40_000
 

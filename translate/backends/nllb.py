@@ -105,6 +105,8 @@ def check_options(device: str, compute_type: str, repetition_penalty: float, dec
 
 class NLLBBackend(Backend):
     name = "nllb"
+    requires = ("ctranslate2", "sentencepiece")
+    extra = "nllb"
     capabilities = Capabilities(wants_gpu=True)
     placeholder = BRACKETS
 

@@ -113,6 +113,8 @@ class _Run:
 
 class OpenAIBackend(Backend):
     name = "openai"
+    requires = ("openai",)
+    extra = "openai"
     capabilities: ClassVar[Capabilities] = Capabilities(record_context=True)
 
     def __init__(
