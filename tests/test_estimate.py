@@ -118,3 +118,20 @@ def test_estimate_for_an_llm_predicts_requests_tokens_and_cost_not_characters(ma
     assert result["billed_characters"] is None and result["price"] is None
     code, out, _ = run_main(args, capsys)
     assert json.loads(out)["usage"]["estimated_cost"] == 0
+
+
+def test_estimate_reads_a_wrapped_list_through_records_key(tmp_path, capsys):
+    from conftest import run_main
+
+    records = [{"id": str(i), "conversations": [{"from": "human", "value": f"Question number {i} about a dog?"},
+                                                {"from": "gpt", "value": f"Answer {i}: the dog runs."}]}
+               for i in range(5)]
+    wrapped = tmp_path / "wrapped.json"
+    wrapped.write_text(json.dumps({"version": 1, "data": records}))
+    code, out, err = run_main(["estimate", "--src", wrapped, "--backend", "pseudo", "--records-key", "data",
+                               "--memory", tmp_path / "tm.sqlite", "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["counts"]["records"] == 5
+    code, _, err = run_main(["estimate", "--src", wrapped, "--backend", "pseudo", "--memory", tmp_path / "tm.sqlite"],
+                            capsys)
+    assert code == 2 and "data" in err

@@ -145,3 +145,18 @@ def test_a_failed_array_job_stops_with_a_backend_error_and_keeps_finished_shards
     monkeypatch.delenv("TRANSLATE_OPTS")
     assert SlurmExecutor().run(wd)["shards"] == [0, 1]
     assert shard_states(wd, load_plan(wd)) == ["done", "done"]
+
+
+def test_plan_refuses_two_sources_that_would_write_the_same_output_before_any_shard_runs(tmp_path, make_instruct):
+    a = make_instruct(5, "data.json")
+    (tmp_path / "d2").mkdir()
+    b = synthetic_copy(a, tmp_path / "d2" / "data.json")
+    wd = tmp_path / "work"
+    assert main("plan", "--src", a, "--src", b, "--backend", "pseudo", "--out", tmp_path / "out", "--workdir", wd,
+                "--shards", 2, "-q") == 2
+    assert not (wd / "plan.json").exists()
+
+
+def synthetic_copy(src: Path, dst: Path) -> Path:
+    dst.write_bytes(src.read_bytes())
+    return dst

@@ -81,7 +81,7 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
              *, memory_label: str | None = None, window: int = 1024,
              price_per_million: float | None = DEFAULT_PRICE_PER_MILLION, currency: str = DEFAULT_CURRENCY,
              chars_per_token: float = DEFAULT_CHARS_PER_TOKEN, tokens_per_second: float | None = None,
-             measure: int = 0) -> Estimate:
+             measure: int = 0, records_key: str | None = None) -> Estimate:
     if chars_per_token <= 0:
         raise ConfigError("--chars-per-token must be positive")
     if tokens_per_second is not None and tokens_per_second <= 0:
@@ -110,7 +110,7 @@ def estimate(sources: Iterable[str | Path], segmenter: Segmenter, memory: Transl
         if len(sample) < measure + 1:
             sample.extend(t for _, t in missing[: measure + 1 - len(sample)])
 
-    counts = plan(sources, segmenter, memory, window=window, on_missing=on_missing)
+    counts = plan(sources, segmenter, memory, window=window, on_missing=on_missing, records_key=records_key)
     rate_source = "configured" if tokens_per_second is not None else None
     if measure and len(sample) >= 2:
         tokens_per_second = measure_rate(backend, sample, chars_per_token)

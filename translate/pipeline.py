@@ -46,7 +46,8 @@ from translate.qc import HARD_REASONS, QualityChecker, TurnCheck, record_check, 
 from translate.reasons import Reason
 
 ON_REJECT = ("drop", "keep-source", "keep")
-MISSING_TRANSLATION = "the backend gave no usable translation for this segment; nothing was stored, so a rerun tries it again"
+MISSING_TRANSLATION = ("the backend gave no usable translation for this segment; nothing was stored, so a rerun tries "
+                       "it again")
 # Entries in each per-value cache before it is emptied: enough for LLaVA's repeated prompts, small enough that memory
 # use stays flat on any file size.
 _CACHE_SIZE = 4096
@@ -701,8 +702,8 @@ MissingCallback = Callable[[list[tuple[bytes, str]]], None]
 
 
 def plan(sources: Iterable[str | Path], segmenter: Segmenter, memory: TranslationMemory, window: int = 1024,
-         on_missing: MissingCallback | None = None,
-         progress: Callable[[Path, int], None] | None = None) -> PlanCounts:
+         on_missing: MissingCallback | None = None, progress: Callable[[Path, int], None] | None = None,
+         records_key: str | None = None) -> PlanCounts:
     """Stream the sources once and count what the memory lacks, without translating anything.
 
     Each unique segment (across all the files) is counted once; `on_missing` receives, window by window, the
@@ -714,7 +715,7 @@ def plan(sources: Iterable[str | Path], segmenter: Segmenter, memory: Translatio
         for src in sources:
             src = Path(src)
             counts.files += 1
-            reader = RecordReader(src)
+            reader = RecordReader(src, records_key=records_key)
             for items in _windows(reader, window):
                 prepared = [segmenter.prepare(item) for item in items]
                 counts.records += len(prepared)

@@ -55,6 +55,7 @@ def estimate_command(
     try:
         segmenter = open_segmenter(cfg, backend_obj)
         result = estimate(sources, segmenter, memory_obj, backend_obj, memory_label=label, window=cfg.window,
+                          records_key=cfg.records_key,
                           price_per_million=price_per_million, currency=currency, chars_per_token=chars_per_token,
                           tokens_per_second=tokens_per_second, measure=measure)
     finally:

@@ -89,12 +89,13 @@ def make_plan(cfg: RunConfig, workdir: str | Path, shards: int, force: bool = Fa
     With `force`, an earlier plan in `workdir` is replaced; its finished results are first merged into the memory,
     so no translated segment is paid for twice."""
     from translate.pipeline import plan as plan_sources
-    from translate.runtime import open_job
+    from translate.runtime import open_job, plan_outputs
 
     if shards < 1:
         raise ConfigError("--shards must be at least 1")
     wd = Workdir(workdir)
     sources = cfg.sources()
+    plan_outputs(cfg, sources)  # collisions and foreign files are refused now, not after every shard has run
     if not force and any((wd.plan_path.exists(), (wd.root / "units").exists(), (wd.root / "results").exists())):
         raise ConfigError(f"{wd.root} already holds a plan; assemble it, or pass --force to replace it "
                           f"(its finished results are kept in the memory)")
@@ -107,7 +108,7 @@ def make_plan(cfg: RunConfig, workdir: str | Path, shards: int, force: bool = Fa
         unlink(wd.plan_path)
         writer = UnitWriter(wd, shards)
         counts = plan_sources(sources, job.pipeline.segmenter, memory, window=cfg.window, on_missing=writer.add,
-                              progress=progress)
+                              progress=progress, records_key=cfg.records_key)
         writer.flush()
         fingerprint = backend.fingerprint()
         placeholder = backend.placeholder.name
