@@ -93,3 +93,31 @@ def test_the_segmenter_keys_exactly_as_a_job_does(tmp_path):
         a = segmenter.key_for_protected(segmenter.protector.protect(text))
         b = job.pipeline.segmenter.key_for_protected(job.pipeline.protector.protect(text))
         assert a == b and a is not None
+
+
+def test_the_manifest_records_the_command_without_secrets_and_the_glossary_version(tmp_path, blip_excerpt,
+                                                                                   monkeypatch):
+    import sys as _sys
+
+    from translate.config import redacted_command
+
+    argv = ["run", "--src", str(blip_excerpt), "--opt", "auth_key=s3cret", "--opt", "delay=0"]
+    assert redacted_command(argv)[-3:] == ["auth_key=<redacted>", "--opt", "delay=0"]
+    monkeypatch.setattr(_sys, "argv", ["translate", *argv])
+    glossary = tmp_path / "g"
+    glossary.mkdir()
+    (glossary / "terms.tsv").write_text("source\ttarget\nfire hydrant\t소화전\n", encoding="utf-8")
+    cfg = RunConfig(src=[str(blip_excerpt)], out=str(tmp_path / "out"), backend="pseudo", glossary=str(glossary))
+    with open_job(cfg) as job:
+        run_files(job, cfg.sources())
+    manifest = json.loads((tmp_path / "out" / f"ko_{blip_excerpt.stem}.manifest.json").read_text())
+    assert manifest["command"][:4] == ["python", "-m", "translate", "run"]
+    assert "s3cret" not in json.dumps(manifest) and "auth_key=<redacted>" in manifest["command"]
+    first = manifest["glossary"]
+    assert first["path"] == str(glossary) and len(first["sha256"]) == 64
+    (glossary / "terms.tsv").write_text("source\ttarget\nfire hydrant\t소방전\n", encoding="utf-8")
+    with open_job(RunConfig(src=[str(blip_excerpt)], out=str(tmp_path / "out2"), backend="pseudo",
+                            glossary=str(glossary))) as job:
+        run_files(job, cfg.sources())
+    second = json.loads((tmp_path / "out2" / f"ko_{blip_excerpt.stem}.manifest.json").read_text())["glossary"]
+    assert second["sha256"] != first["sha256"]

@@ -230,6 +230,20 @@ def parse_pairs(pairs: list[str] | None, what: str = "--opt") -> dict[str, Any]:
     return out
 
 
+def redacted_command(argv: list[str]) -> list[str]:
+    """The command line as a manifest records it: `--opt KEY=VALUE` pairs whose key looks like a secret lose their
+    value (keys come from the environment, but a user may still pass one on the command line)."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        key, sep, _ = arg.partition("=")
+        previous = argv[i - 1] if i else ""
+        if sep and (previous == "--opt" or arg.startswith("--opt=")) and any(
+                word in key.lower() for word in SECRET_WORDS):
+            arg = f"{key}=<redacted>"
+        out.append(arg)
+    return out
+
+
 def redact(options: dict[str, Any]) -> dict[str, Any]:
     """Options safe to write: any value whose name looks like a secret is dropped, not masked."""
     return {k: v for k, v in options.items() if not any(word in k.lower() for word in SECRET_WORDS)}

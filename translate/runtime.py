@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from translate.backends.base import Backend, create_backend
-from translate.config import RunConfig, redact, written_by_tool
+from translate.config import RunConfig, redact, redacted_command, written_by_tool
 from translate.errors import ConfigError
-from translate.glossary import deepl_glossary_name, protection_for_run
+from translate.glossary import glossary_identity, protection_for_run
 from translate.memory import TranslationMemory
 from translate.pipeline import Pipeline, RunOptions, Segmenter, Stats, output_paths
 from translate.protect import Protector
@@ -64,19 +65,14 @@ class Protection:
 
     protector: Protector
     templates: dict[str, str]
+    glossary: dict[str, str] | None = None  # folder and SHA-256, for the manifest
 
 
 def open_protection(cfg: RunConfig, backend: Backend) -> Protection:
     """From the glossary folder (`cfg.glossary`, else ./glossaries/<target>, else the one shipped with the tool).
     A backend with a native glossary gets its terms synced here (see `translate.glossary.protection_for_run`)."""
     protector, templates = protection_for_run(cfg.glossary, cfg.source, cfg.target, backend)
-    if backend.capabilities.native_glossary:
-        # The engine's glossary is part of its fingerprint ("glossary=<digest or id>") once synced or chosen.
-        synced = [part for part in backend.fingerprint().split("/") if part.startswith("glossary=")]
-        if synced:
-            log.info("%s: glossary %r in use (%s)", backend.name, deepl_glossary_name(cfg.source, cfg.target),
-                     synced[0])
-    return Protection(protector, templates)
+    return Protection(protector, templates, glossary_identity(cfg.glossary, cfg.target))
 
 
 def open_segmenter(cfg: RunConfig, backend: Backend) -> Segmenter:
@@ -177,11 +173,13 @@ class Job:
     """An open run: backend, memory and pipeline for one config. Close it (or use `with`) to release the model,
     sessions and the database."""
 
-    def __init__(self, cfg: RunConfig, backend: Backend, memory: TranslationMemory, pipeline: Pipeline):
+    def __init__(self, cfg: RunConfig, backend: Backend, memory: TranslationMemory, pipeline: Pipeline,
+                 glossary: dict[str, str] | None = None):
         self.config = cfg
         self.backend = backend
         self.memory = memory
         self.pipeline = pipeline
+        self.glossary = glossary
 
     def close(self) -> None:
         try:
@@ -212,7 +210,7 @@ def open_job(cfg: RunConfig, backend: Backend | None = None, memory: Translation
         raise
     pipeline = Pipeline(backend, memory, run_options(cfg), protector=protection.protector,
                         templates=protection.templates)
-    return Job(cfg, backend, memory, pipeline)
+    return Job(cfg, backend, memory, pipeline, protection.glossary)
 
 
 def run_files(job: Job, sources: list[Path], progress: RunProgress | None = None,
@@ -224,7 +222,9 @@ def run_files(job: Job, sources: list[Path], progress: RunProgress | None = None
     moves per window and, inside a window, per backend batch (`RunProgress.advance`)."""
     progress = progress or NoProgress()
     planned = plan_outputs(job.config, sources)
-    extra = {"options": manifest_options(job.config), **partial_manifest(job.config), **(manifest_extra or {})}
+    extra = {"options": manifest_options(job.config), **partial_manifest(job.config),
+             "command": ["python", "-m", "translate", *redacted_command(sys.argv[1:])], "glossary": job.glossary,
+             **(manifest_extra or {})}
     totals = Stats()
     progress.start(sum(path.stat().st_size for path in sources))
     done_bytes = 0

@@ -27,11 +27,18 @@ from translate.glossary.model import (
     read_tsv,
     script_of,
 )
-from translate.glossary.run import NO_GLOSSARY, deepl_glossary_name, find_glossary_dir, load_for_run, protection_for_run
+from translate.glossary.run import (
+    NO_GLOSSARY,
+    deepl_glossary_name,
+    find_glossary_dir,
+    glossary_identity,
+    load_for_run,
+    protection_for_run,
+)
 
 __all__ = [
     "DNT_FILE", "KINDS", "NO_GLOSSARY", "SCRIPTS", "SHIPPED_ROOTS", "TEMPLATES_FILE", "TERMS_FILE", "Coverage",
     "DntEntry", "Glossary", "GlossaryError", "LintFinding", "Template", "Term", "TermCount", "TsvRow", "coverage",
-    "deepl_glossary_name", "find_glossary_dir", "lint", "load_for_run", "protection_for_run", "read_tsv",
+    "deepl_glossary_name", "find_glossary_dir", "glossary_identity", "lint", "load_for_run", "protection_for_run", "read_tsv",
     "remove_lines", "script_of", "write_entry",
 ]

@@ -3,6 +3,7 @@ the engine first when it applies glossaries itself)."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from translate.backends.base import Backend
 from translate.glossary.model import DNT_FILE, SHIPPED_ROOTS, TEMPLATES_FILE, TERMS_FILE, Glossary, GlossaryError
@@ -29,6 +30,20 @@ def find_glossary_dir(explicit: str | None, target: str, cwd: Path | None = None
         if (root / target).is_dir():
             return root / target
     return None
+
+
+def glossary_identity(explicit: str | None, target: str) -> dict[str, str] | None:
+    """Which glossary a run used, for its manifest and dataset card: the folder and a SHA-256 over its three files
+    (so an edited glossary shows as a different version). None: no glossary."""
+    folder = find_glossary_dir(explicit, target)
+    if folder is None:
+        return None
+    digest = hashlib.sha256()
+    for name in (TERMS_FILE, DNT_FILE, TEMPLATES_FILE):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return {"path": str(folder), "sha256": digest.hexdigest()}
 
 
 def load_for_run(explicit: str | None, target: str) -> Glossary:
