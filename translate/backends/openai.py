@@ -111,7 +111,48 @@ class _Run:
     pending: set = field(default_factory=set)
 
 
+def check_options(model: str, base_url: str, structured_output: str, image_root: str | None, counts: dict[str, int],
+                  retries: int, reply_retries: int, few_shot: int, backoff: float, timeout: float,
+                  prices: tuple[float, float]) -> None:
+    """ConfigError naming the options of `OpenAIBackend` that cannot work. `counts`: the options that must be at
+    least 1, by name."""
+    if not model.strip():
+        raise ConfigError("openai: name the model with --opt model=NAME (the exact name the server serves; "
+                          "GET <base_url>/models lists them)")
+    split = urlsplit(base_url)
+    if split.scheme not in ("http", "https") or not split.netloc:
+        raise ConfigError(f"openai: base_url must be an http(s) URL, not {base_url!r}")
+    if structured_output not in STRUCTURED_MODES:
+        raise ConfigError(f"openai: structured_output must be one of {', '.join(STRUCTURED_MODES)}, "
+                          f"not {structured_output!r}")
+    too_small = [name for name, value in counts.items() if value < 1]
+    if too_small:
+        raise ConfigError(f"openai: {', '.join(too_small)} must be at least 1")
+    if retries < 0 or reply_retries < 0 or few_shot < 0 or backoff < 0 or timeout <= 0:
+        raise ConfigError("openai: retries, reply_retries, few_shot and backoff must not be negative, "
+                          "timeout must be positive")
+    if min(prices) < 0:
+        raise ConfigError("openai: prices must not be negative")
+    if image_root is not None and not Path(image_root).expanduser().is_dir():
+        raise ConfigError(f"openai: image_root {image_root} is not a folder")
+
+
 class OpenAIBackend(Backend):
+    """Translation by an LLM behind an OpenAI-compatible server, whole records per request (docs/llm.md).
+
+    Options (``--opt key=value``): `model`: the name the server serves (required). `base_url`: the server's
+    OpenAI-compatible root, ending in /v1. `api_key_env`: the environment variable holding the key.
+    `concurrency`: requests in flight. `records_per_request` and `request_chars`: how many records, and at most
+    how many source characters, one request packs. `structured_output`: auto | json_schema | json_object | none.
+    `stream`: read replies as server-sent events. `image_root`: a folder holding the records' images; each
+    request then carries its record's image, its longer side downscaled to `image_max_side` pixels.
+    `prompt_file`: the system prompt (default: ``llm_prompt.md`` of the target language's glossary folder).
+    `speech_level`: formal | polite | plain, or any wording for the prompt. `few_shot`: curated templates shown
+    as an example exchange. `retries`: per request, for 429, 5xx and network errors; `reply_retries`: extra
+    tries for one record whose reply failed the checks. `backoff`/`max_backoff`: seconds before the first retry,
+    doubling up to the cap. Prices per million tokens make `usage` and `estimate` show a cost.
+    """
+
     name = "openai"
     requires = ("openai",)
     extra = "openai"
@@ -144,37 +185,12 @@ class OpenAIBackend(Backend):
         price_prompt_per_million: float = 0.0,
         price_completion_per_million: float = 0.0,
     ):
-        """`model`: the name the server serves (required). `base_url`: the server's OpenAI-compatible root, ending
-        in /v1. `api_key_env`: the environment variable holding the key. `concurrency`: requests in flight.
-        `records_per_request` and `request_chars`: how many records, and at most how many source characters, one
-        request packs. `structured_output`: auto | json_schema | json_object | none. `stream`: read replies as
-        server-sent events. `image_root`: a folder holding the records' images; each request then carries its
-        record's image, its longer side downscaled to `image_max_side` pixels. `prompt_file`: the system prompt
-        (default: ``llm_prompt.md`` of the target language's glossary folder). `speech_level`: formal | polite |
-        plain, or any wording for the prompt. `few_shot`: curated templates shown as an example exchange.
-        `retries`: per request, for 429, 5xx and network errors; `reply_retries`: extra tries for one record whose
-        reply failed the checks. `backoff`/`max_backoff`: seconds before the first retry, doubling up to the cap.
-        Prices per million tokens make `usage` and `estimate` show a cost."""
         super().__init__(source_lang, target_lang)
-        if not model.strip():
-            raise ConfigError("openai: name the model with --opt model=NAME (the exact name the server serves; "
-                              "GET <base_url>/models lists them)")
-        split = urlsplit(base_url)
-        if split.scheme not in ("http", "https") or not split.netloc:
-            raise ConfigError(f"openai: base_url must be an http(s) URL, not {base_url!r}")
-        if structured_output not in STRUCTURED_MODES:
-            raise ConfigError(f"openai: structured_output must be one of {', '.join(STRUCTURED_MODES)}, "
-                              f"not {structured_output!r}")
-        if min(concurrency, max_tokens, records_per_request, request_chars, image_max_side) < 1:
-            raise ConfigError("openai: concurrency, max_tokens, records_per_request, request_chars and "
-                              "image_max_side must be at least 1")
-        if retries < 0 or reply_retries < 0 or few_shot < 0 or backoff < 0 or timeout <= 0:
-            raise ConfigError("openai: retries, reply_retries, few_shot and backoff must not be negative, "
-                              "timeout must be positive")
-        if price_prompt_per_million < 0 or price_completion_per_million < 0:
-            raise ConfigError("openai: prices must not be negative")
-        if image_root is not None and not Path(image_root).expanduser().is_dir():
-            raise ConfigError(f"openai: image_root {image_root} is not a folder")
+        check_options(model, base_url, structured_output, image_root,
+                      dict(concurrency=concurrency, max_tokens=max_tokens, records_per_request=records_per_request,
+                           request_chars=request_chars, image_max_side=image_max_side),
+                      retries, reply_retries, few_shot, backoff, timeout,
+                      (price_prompt_per_million, price_completion_per_million))
         self.model = model.strip()
         self.base_url = base_url.rstrip("/")
         self.api_key_env = api_key_env
