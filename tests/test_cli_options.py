@@ -7,11 +7,13 @@ from typer.testing import CliRunner
 
 from translate.cli import app
 from translate.cli.app import register_commands
-from translate.cli.options import SHARED, JobFlags
+from translate.cli.options import OUTPUT_OPTIONS, SHARED, JobFlags
 
 register_commands()
 
-JOB_COMMANDS = {"run": (), "plan": (), "estimate": ("on_reject",), "prompts": ("window", "on_reject")}
+# Commands and the shared options they leave out; only `run` writes a run's files, so only it takes OUTPUT_OPTIONS.
+JOB_COMMANDS = {"run": (), "plan": OUTPUT_OPTIONS, "estimate": ("on_reject", *OUTPUT_OPTIONS),
+                "prompts": ("window", "on_reject", *OUTPUT_OPTIONS)}
 
 
 @pytest.mark.parametrize("command, excluded", JOB_COMMANDS.items())
