@@ -7,6 +7,7 @@ single runs match byte for byte. Placeholders contain no Latin letters and pass 
 from __future__ import annotations
 
 import os
+import threading
 import time
 
 from translate.backends.base import Backend
@@ -32,9 +33,11 @@ class PseudoBackend(Backend):
         batch_size: int = 256,
         fail_after_batches: int | None = None,
     ):
-        """`delay`: seconds to sleep per batch (to stand in for a slow engine). `journal`: a file that gets one line
-        per batch *before* it is translated ("<texts> <chars>"), so tests can count what was sent, even by a killed
-        run. `fail_after_batches`: raise a BackendError after that many batches (fault injection)."""
+        """`delay`: seconds per batch, standing in for one GPU stream: batches run one at a time whatever the
+        threads calling (a lock), and the wait releases the GIL (`time.sleep`), so the caller's other threads keep
+        working meanwhile, as they would beside a real engine. `journal`: a file that gets one line per batch *before*
+        it is translated ("<texts> <chars>"), so tests can count what was sent, even by a killed run.
+        `fail_after_batches`: raise a BackendError after that many batches (fault injection)."""
         super().__init__(source_lang, target_lang)
         self.delay = delay
         self.journal = journal
@@ -42,11 +45,16 @@ class PseudoBackend(Backend):
         self.fail_after_batches = fail_after_batches
         self.batches = 0
         self.characters = 0
+        self._stream = threading.Lock()  # one batch at a time: the one GPU stream this backend models
 
     def fingerprint(self) -> str:
         return "pseudo/v1"
 
     def translate(self, texts: list[str]) -> list[str]:
+        with self._stream:
+            return self._translate(texts)
+
+    def _translate(self, texts: list[str]) -> list[str]:
         if self.fail_after_batches is not None and self.batches >= self.fail_after_batches:
             from translate.errors import BackendError
 
