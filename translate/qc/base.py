@@ -10,7 +10,7 @@ once, from UTF-8 bytes, whoever asks first). Adding a check is one class in one 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 from translate.qc.scripts import LATIN, SCRIPTS, ScriptSpec, script_share
 
@@ -39,18 +39,23 @@ class Target:
 
 class Turn:
     """One turn under inspection: `source` and `output` without ``<image>`` and outer whitespace, and the
-    measurements shared between checks, computed on first use."""
+    measurements shared between checks, computed on first use.
 
-    __slots__ = ("source", "output", "role", "target", "settled", "_script", "_cache")
+    Measurements of the source alone (`source_memo`) and of the output alone (`memo`) go into per-text dicts, which
+    the checker takes from its `TextCache`s, so a source that recurs is split and scanned once for the whole run."""
 
-    def __init__(self, source: str, output: str, role: str, target: Target):
+    __slots__ = ("source", "output", "role", "target", "settled", "_script", "_src", "_out")
+
+    def __init__(self, source: str, output: str, role: str, target: Target,
+                 source_facts: dict[str, Any] | None = None, output_facts: dict[str, Any] | None = None):
         self.source = source
         self.output = output
         self.role = role
         self.target = target
         self.settled = False  # set by a check whose finding makes every later check moot
         self._script: tuple[float | None, int, float] | None = None
-        self._cache: dict[str, Any] | None = None
+        self._src = source_facts
+        self._out = output_facts
 
     def script(self, sure_share: float) -> tuple[float | None, int, float]:
         """(target-script share of the letters, letter count, ASCII-letter share) of the output."""
@@ -71,18 +76,28 @@ class Turn:
             return True
         return self.memo("reads_as_target", lambda: not _KOREAN_GRAMMAR.isdisjoint(self.output))
 
-    def cached(self, key: str) -> Any:
-        """A shared measurement if some check has computed it, else None."""
-        return self._cache.get(key) if self._cache else None
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A measurement of the output alone (its sentences, its speech levels), computed once per output text."""
+        facts = self._out
+        if facts is None:
+            facts = self._out = {}
+        try:
+            return facts[key]
+        except KeyError:
+            value = facts[key] = compute()
+            return value
 
-    def memo(self, key: str, compute) -> Any:
-        """A measurement shared between checks (sentences, speech levels), computed once per turn."""
-        cache = self._cache
-        if cache is None:
-            cache = self._cache = {}
-        if key not in cache:
-            cache[key] = compute()
-        return cache[key]
+    def source_memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        """A measurement of the source alone (its sentences, its negations, its units), computed once per source
+        text: LLaVA repeats its prompts."""
+        facts = self._src
+        if facts is None:
+            facts = self._src = {}
+        try:
+            return facts[key]
+        except KeyError:
+            value = facts[key] = compute()
+            return value
 
 
 class Check:

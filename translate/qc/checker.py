@@ -12,11 +12,12 @@ from typing import Any, Iterable
 
 from translate.protect import IMAGE_TOKEN, image_layout
 from translate.qc.base import Target, Turn
+from translate.qc.cache import TextCache
 from translate.qc.english_left import EnglishLeft
 from translate.qc.form import EmptyOutput
 from translate.qc.language import Untranslated, WrongScript
 from translate.qc.registry import BY_NAME, RECORD_CHECKS, TURN_CHECKS
-from translate.qc.speech_level import SpeechLevel
+from translate.qc.speech_level import SpeechLevel, turn_levels
 from translate.qc.settings import parse_settings
 from translate.qc.text import strip_image
 from translate.qc.verdict import TurnCheck
@@ -26,9 +27,12 @@ from translate.reasons import Reason
 class QualityChecker:
     """Runs the enabled checks on one turn. `settings` is the config's ``[qc]`` table: ``{"empty_output": False,
     "length_ratio": {"gpt": [0.3, 1.2]}, ...}``; unknown names raise `ConfigError`. `keep_terms`: Latin terms that
-    are right in a translation (glossary targets, do-not-translate spans), never counted as English left in."""
+    are right in a translation (glossary targets, do-not-translate spans), never counted as English left in.
+    `text_cache`: how many source texts to keep measurements of (sentence units, negation, units), since sources
+    recur; 0 keeps nothing (what bench/qc_throughput.py's cold figures measure). Results never depend on it."""
 
-    def __init__(self, target_lang: str, settings: dict[str, Any] | None = None, keep_terms: Iterable[str] = ()):
+    def __init__(self, target_lang: str, settings: dict[str, Any] | None = None, keep_terms: Iterable[str] = (),
+                 text_cache: int = 4096):
         self.target_lang = target_lang
         self.settings = dict(settings or {})
         parsed = parse_settings(target_lang, self.settings)
@@ -48,6 +52,12 @@ class QualityChecker:
         self._checks = [(built[name], parsed.severity[name] == "warn") for name in turn_names
                         if parsed.enabled[name] and name != EmptyOutput.name]
         self._levels_on = parsed.enabled[SpeechLevel.name] and target.family == "ko"
+        # Where the speech levels are measured in the loop: they go to the QC log only when that check ran.
+        self._levels_at = next((i for i, (c, _) in enumerate(self._checks) if c.name == SpeechLevel.name), -1)
+        # Measurements of a text alone, kept by text: sources recur (LLaVA's prompt templates, repeated questions),
+        # and the record checks read again the outputs of the turns just checked.
+        self._sources = TextCache(text_cache)
+        self._outputs = TextCache(min(text_cache, 64))
         self._record_checks = [(built[c.name], parsed.severity[c.name] == "warn") for c in RECORD_CHECKS
                                if parsed.enabled[c.name]]
 
@@ -73,22 +83,27 @@ class QualityChecker:
             return result
         if self._names.kept_name(src, out):
             return result
-        turn = Turn(src, out, role, self.target)
-        for check, warn in self._checks:
+        turn = self._turn(src, out, role)
+        ran = len(self._checks)
+        for index, (check, warn) in enumerate(self._checks):
             detail = check(turn)
             if detail is not None:
                 (result.warnings if warn else reasons).append(Reason(check.name, field, detail))
                 if turn.settled:
+                    ran = index + 1
                     break
         measured = turn.measured_script
         if measured is None and self._share_on:
             measured = turn.script(self._sure_share)
         result.script_share = measured[0] if measured is not None else None
-        if self._levels_on:
-            found = turn.cached("levels")  # measured by the speech_level check when it ran
+        if self._levels_on and self._levels_at < ran:
+            found = turn_levels(turn)  # measured by the speech_level check, which ran
             if found:
                 result.levels = dict(found)
         return result
+
+    def _turn(self, source: str, output: str, role: str) -> Turn:
+        return Turn(source, output, role, self.target, self._sources.facts(source), self._outputs.facts(output))
 
     def inspect_record(self, sources: list[str], outputs: list[str], roles: list[str], fields: list[str],
                        warnings: list[Reason] | None = None) -> list[Reason]:
@@ -98,7 +113,7 @@ class QualityChecker:
         result."""
         if not self._record_checks:
             return []
-        turns = [Turn(strip_image(s), strip_image(o), r, self.target) for s, o, r in zip(sources, outputs, roles)]
+        turns = [self._turn(strip_image(s), strip_image(o), r) for s, o, r in zip(sources, outputs, roles)]
         reasons: list[Reason] = []
         for check, warn in self._record_checks:
             for index, detail in check(turns):

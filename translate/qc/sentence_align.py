@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from translate.qc.base import Check, Target, Turn
-from translate.sentences import units
+from translate.qc.units import units
 
 # Bead priors (Gale & Church 1993): -log P(bead).
 _BEADS = ((1, 1, -math.log(0.89)), (2, 1, -math.log(0.0445)), (1, 2, -math.log(0.0445)),
@@ -26,11 +26,11 @@ _BEADS = ((1, 1, -math.log(0.89)), (2, 1, -math.log(0.0445)), (1, 2, -math.log(0
 
 
 def source_units(turn: Turn) -> list[str]:
-    return turn.memo("src_units", lambda: units(turn.source))
+    return turn.source_memo("units", lambda: units(turn.source))
 
 
 def output_units(turn: Turn) -> list[str]:
-    return turn.memo("out_units", lambda: units(turn.output))
+    return turn.memo("units", lambda: units(turn.output))
 
 
 def _match_cost(ls: int, lt: int, c: float, s2: float) -> float:
