@@ -1,21 +1,28 @@
-"""plan / translate / assemble, streamed over windows of records.
+"""prepare / translate / assemble, streamed over windows of records, the engine translating while the rest goes on.
 
-For each window of records: validate and protect every value (plan), fill the memory with the segments it lacks
-(translate), then rebuild, check and write each record (assemble). Only one window is held at a time, so memory use
-does not grow with the file, and the memory, committed per backend batch, is the checkpoint.
+For each window of records: validate and protect every value (prepare), gather the segments the memory lacks
+(translate), then rebuild, check and write each record (assemble). The missing segments of a look-ahead of a few
+windows are sorted by length and sent, batch by batch, to an engine thread (`EngineThread`); meanwhile the caller's
+thread prepares the next windows and assembles and writes the earlier ones, storing each returned batch in the memory
+as soon as it is back (checked between records). Windows are written in reading order, so the output is the same
+whatever the timing. A few windows are held at a time, so memory use does not grow with the file, and the memory,
+committed per backend batch, is the checkpoint: a kill loses at most the batch in flight.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import collections
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import heapq
 import json
+import queue
 import re
+import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -24,7 +31,6 @@ from translate import __version__
 from translate.backends.base import Backend, RecordTexts, iter_batches
 from translate.errors import BackendError, ConfigError, InputFileError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
-from translate.formats.survey import SchemaSurvey
 from translate.formats.records import (
     FieldPath,
     field_name,
@@ -33,13 +39,8 @@ from translate.formats.records import (
     validate,
     with_values,
 )
-from translate.formats.writers import (
-    JsonArrayWriter,
-    JsonLinesWriter,
-    OutputSet,
-    remove_stale_temporaries,
-    write_json,
-)
+from translate.formats.survey import SchemaSurvey
+from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, OutputSet, remove_stale_temporaries, write_json
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
 from translate.qc import HARD_REASONS, QualityChecker, TurnCheck, record_check, write_qc_rows
@@ -53,9 +54,6 @@ MISSING_TRANSLATION = ("the backend gave no usable translation for this segment;
 _CACHE_SIZE = 4096
 # A word an engine could translate: two letters in a row, or one letter outside ASCII (a CJK character).
 _WORD = re.compile(r"[^\W\d_]{2}|[^\W\d_A-Za-z]")
-# The most of one record (serialised) that the rejected file keeps; a larger record is replaced by a marker with its
-# size and SHA-256, so a file of pasted megabyte values cannot blow the log up (docs/robustness.md, "Bounded logs").
-REJECTED_RECORD_CAP = 64 * 1024
 
 
 @dataclass
@@ -109,6 +107,10 @@ class RunOptions:
     limit: int | None = None  # only the first N records of each file
     sample: int | None = None  # only N records of each file, chosen by `seed` (`select_records`)
     seed: int = 0
+    # Missing segments gathered before they are sorted by length and sent, or windows, whichever comes first: a
+    # larger look-ahead pads NLLB's batches less; each pool is held until written, so it also bounds memory.
+    lookahead: int = 8192
+    lookahead_windows: int = 4
 
     def __post_init__(self) -> None:
         if self.on_reject not in ON_REJECT:
@@ -253,24 +255,12 @@ class SegmentTranslator:
         `spans`: the protected spans of bodies that have placeholders, stored with their translations.
         """
         self._spans = spans or {}
-        # Curated templates come from the glossary itself, not the memory, so an edited template takes effect on the
-        # next run even though the memory keeps the first text stored under that key.
-        templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted if self.segmenter.is_template(k)]
-        found = self.memory.lookup((k for k in wanted if not self.segmenter.is_template(k)),
-                                   origins=stats.hits_by_origin)
-        stats.memory_hits += len(found)
-        if templates:
-            self.memory.put(templates, origin="template", **self._languages)
-            found.update((k, t) for k, _, t in templates)
+        found = self.lookup(wanted, stats)
         missing = [(k, text) for k, text in wanted.items() if k not in found]
         if not missing:
             return found
-        if self.backend.capabilities.record_context and records is not None:
-            batches = self._record_batches(dict(missing), records)
-        else:
-            batches = self._text_batches(missing)
         done = 0
-        for keys, sources, call in batches:
+        for keys, sources, call in self.batches(missing, records):
             try:
                 outputs = call()
             except BackendError as stop:
@@ -285,6 +275,35 @@ class SegmentTranslator:
             if self.on_batch is not None:
                 self.on_batch(done, len(missing))
         return found
+
+    def lookup(self, wanted: dict[bytes, str], stats: Stats, skip: Any = ()) -> dict[bytes, str]:
+        """What is already known of `wanted`: curated templates and memory hits (counted in `stats`). Keys in `skip`
+        (in flight to the backend) are not looked up."""
+        # Curated templates come from the glossary itself, not the memory, so an edited template takes effect on the
+        # next run even though the memory keeps the first text stored under that key.
+        is_template = self.segmenter.is_template
+        templates = [(k, wanted[k], self.segmenter.template_text(k)) for k in wanted if is_template(k)]
+        found = self.memory.lookup((k for k in wanted if not is_template(k) and k not in skip),
+                                   origins=stats.hits_by_origin)
+        stats.memory_hits += len(found)
+        if templates:
+            self.memory.put(templates, origin="template", **self._languages)
+            found.update((k, t) for k, _, t in templates)
+        return found
+
+    def batches(self, missing: list[tuple[bytes, str]],
+                records: list[PreparedRecord] | None = None) -> Iterator[tuple[list[bytes], list[str], Any]]:
+        """(keys, texts, call) per backend batch for the (key, body) pairs of `missing`: whole records with their
+        context for an engine with `record_context` (when `records` are given), else texts sorted by length."""
+        if self.backend.capabilities.record_context and records is not None:
+            return self._record_batches(dict(missing), records)
+        return self._text_batches(missing)
+
+    def store(self, keys: list[bytes], sources: list[str], outputs: list[str | None], stats: Stats,
+              found: dict[bytes, str], spans: dict[bytes, tuple], complete: bool = True) -> None:
+        """Commit one returned batch (`complete=False`: the finished part of a failed one)."""
+        self._spans = spans
+        self._store(keys, sources, outputs, stats, found, complete)
 
     def _text_batches(self, missing: list[tuple[bytes, str]]) -> Iterator[tuple[list[bytes], list[str], Any]]:
         """(keys, texts, call) per backend batch of single texts."""
@@ -459,6 +478,99 @@ def attach_findings(turn: tuple[str, str, TurnCheck], reasons: list[Reason],
     return role, name, dataclasses.replace(check, reasons=check.reasons + mine, warnings=check.warnings + mine_warn)
 
 
+# -- the engine thread ---------------------------------------------------------------------------------------------
+# Backend batches run one at a time on a thread while the caller's thread does everything else. Only the backend call
+# leaves the caller's thread: the caller stores each finished batch in the memory (SQLite stays on one thread; `put`
+# on a worker thread was 4x slower from GIL churn) and then acknowledges it, and the engine starts its next batch only
+# after that. So at any moment at most one batch has been sent and not stored, and a kill loses at most that one.
+
+
+@dataclass(slots=True)
+class Job:
+    """One backend batch: the keys and texts it carries, and the call that translates them."""
+
+    keys: list[bytes]
+    sources: list[str]
+    call: Callable[[], list[str | None]]
+    pool: Any = None  # what the caller groups the batch under (its look-ahead pool)
+
+
+@dataclass(slots=True)
+class Outcome:
+    job: Job
+    outputs: list[str | None] | None
+    error: BaseException | None
+
+
+class EngineThread:
+    """Runs submitted jobs in order, one at a time, on one daemon thread (started on the first submit)."""
+
+    def __init__(self, name: str = "translate-engine"):
+        self._name = name
+        self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        # Finished jobs, appended by the engine and taken by the caller; a deque, so that checking it between
+        # records costs next to nothing.
+        self.done: collections.deque[Outcome] = collections.deque()
+        self._ready = threading.Event()
+        self._stored = threading.Semaphore(0)
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.pending = 0  # submitted jobs whose outcome the caller has not taken yet
+
+    def submit(self, job: Job) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+            self._thread.start()
+        self.pending += 1
+        self._jobs.put(job)
+
+    def take(self, block: bool) -> list[Outcome]:
+        """The finished outcomes, in submission order; with `block`, waits for at least one when any is pending.
+        Each must then be `acknowledge`d once stored (the engine waits for that before its next batch)."""
+        if block and not self.done and self.pending:
+            while not self.done:
+                # A timeout, so that Ctrl-C is seen promptly and a dead engine thread cannot hang the run.
+                self._ready.wait(0.2)
+                self._ready.clear()
+                if not self.done and (self._thread is None or not self._thread.is_alive()):
+                    raise RuntimeError("the translation engine thread stopped without a result")
+        out = []
+        while self.done:
+            out.append(self.done.popleft())
+        self.pending -= len(out)
+        return out
+
+    def acknowledge(self) -> None:
+        """The outcome last taken is stored: the engine may start its next batch."""
+        self._stored.release()
+
+    def close(self) -> None:
+        """Stop after the batch in progress (if any); its outcome is never stored. Does not wait for it."""
+        self._stop = True
+        self._jobs.put(None)
+        self._stored.release()
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None or self._stop:
+                return
+            try:
+                outcome = Outcome(job, job.call(), None)
+            except BaseException as exc:  # handed to the caller's thread, which raises it as it would have
+                outcome = Outcome(job, None, exc)
+            self.done.append(outcome)
+            self._ready.set()
+            if outcome.error is not None:
+                return
+            self._stored.acquire()
+
+
+# The most of one record (serialised) that the rejected file keeps; a larger record is replaced by a marker with its
+# size and SHA-256, so a file of pasted megabyte values cannot blow the log up (docs/robustness.md, "Bounded logs").
+REJECTED_RECORD_CAP = 64 * 1024
+
+
 def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[str, Path]:
     stem = f"{target_lang}_{src.stem}"
     ext = ".json" if fmt == "json" else ".jsonl"
@@ -469,27 +581,6 @@ def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[s
         "qc_log": out_dir / f"{stem}.qc.jsonl",  # one row per checked turn, for `translate report`
     }
 
-
-def _count_duplicate_ids(ids: KeySet, window: list[SourceItem]) -> int:
-    """How many records of `window` carry an id already seen in this file (kept in SQLite: flat memory)."""
-    keys = []
-    for item in window:
-        rid = record_id(item.record)
-        if isinstance(rid, (str, int)):
-            keys.append(hashlib.blake2b(f"{type(rid).__name__}:{rid}".encode("utf-8", "surrogatepass"),
-                                        digest_size=16).digest())
-    return len(keys) - ids.add_many(keys) if keys else 0
-
-
-def _windows(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
-    window: list[SourceItem] = []
-    for item in items:
-        window.append(item)
-        if len(window) >= size:
-            yield window
-            window = []
-    if window:
-        yield window
 
 
 def _rejection(src: Path, prepared: PreparedRecord, reasons: list[dict[str, str]],
@@ -517,6 +608,29 @@ def capped_record(record: Any) -> Any:
     return {"truncated": True, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
             "note": f"the record is over {REJECTED_RECORD_CAP:,} bytes as compact JSON; find it in the source by its "
                     "index (`index`) and check it against this sha256"}
+
+
+def _count_duplicate_ids(ids: KeySet, window: list[SourceItem]) -> int:
+    """How many records of `window` carry an id already seen in this file (kept in SQLite: flat memory)."""
+    keys = []
+    for item in window:
+        rid = record_id(item.record)
+        if isinstance(rid, (str, int)):
+            keys.append(hashlib.blake2b(f"{type(rid).__name__}:{rid}".encode("utf-8", "surrogatepass"),
+                                        digest_size=16).digest())
+    return len(keys) - ids.add_many(keys) if keys else 0
+
+
+def _windows(items: Iterable[SourceItem], size: int) -> Iterator[list[SourceItem]]:
+    window: list[SourceItem] = []
+    for item in items:
+        window.append(item)
+        if len(window) >= size:
+            yield window
+            window = []
+    if window:
+        yield window
+
 
 
 def select_records(items: Iterable[SourceItem], limit: int | None, sample: int | None,
@@ -583,18 +697,29 @@ class Pipeline:
         opts = self.options
         records = select_records(reader, opts.limit, opts.sample, opts.seed)
         survey = SchemaSurvey()
-        if batch_progress is not None:
-            self.translator.on_batch = lambda done, total: batch_progress(reader.bytes_read, done, total, stats)
         # All outputs of a file appear together, manifest last, or none does (a full disk at any write).
         outputs = OutputSet()
         try:
             with writer_cls(paths["output"], outputs) as out, JsonLinesWriter(paths["rejected"], outputs) as rejected, \
                     (JsonLinesWriter(qc_path, outputs) if opts.qc_log else contextlib.nullcontext()) as qc_log:
-                for window in _windows(records, self.options.window):
-                    stats.duplicate_ids += _count_duplicate_ids(ids, window)
-                    self._run_window(src, window, stats, seen, out, rejected, qc_log, survey)
-                    if progress:
-                        progress(reader.bytes_read, stats)
+                flow = FileFlow(self, src, stats, seen, (out, rejected, qc_log), survey)
+                if progress is not None:
+                    flow.on_window = lambda: progress(reader.bytes_read, stats)
+                if batch_progress is not None:
+                    flow.on_batch = lambda done, total: batch_progress(reader.bytes_read, done, total, stats)
+                try:
+                    try:
+                        for window in _windows(records, self.options.window):
+                            stats.duplicate_ids += _count_duplicate_ids(ids, window)
+                            flow.add_window(window)
+                    except InputFileError:
+                        # Bad input further on: translate and store what was read before it, as a run without a
+                        # look-ahead would have, so the fixed file resumes without paying again; then stop.
+                        flow.drain()
+                        raise
+                    flow.finish()
+                finally:
+                    flow.close()
             hint = survey.hint()
             if hint is not None and stats.records_invalid == stats.records_in:
                 raise InputFileError(src, f"no record can be translated: {hint}")
@@ -602,7 +727,6 @@ class Pipeline:
             outputs.discard()
             raise
         finally:
-            self.translator.on_batch = None
             seen.close()
             ids.close()
         stats.segments_unique = seen.count
@@ -631,16 +755,198 @@ class Pipeline:
             qc_path.unlink(missing_ok=True)  # an earlier run's log would describe other outputs
         return stats
 
-    def _run_window(self, src: Path, window: list[SourceItem], stats: Stats, seen: KeySet, out, rejected,
-                    qc_log=None, survey: SchemaSurvey | None = None) -> None:
-        prepared = [self.segmenter.prepare(item) for item in window]
-        segments = collect_segments((f for rec in prepared for f in rec.fields), self.segmenter)
-        stats.count_segments(segments)
+
+@dataclass(slots=True)
+class _Window:
+    """A prepared window waiting to be assembled: what it knows, and how many of its keys are still in flight."""
+
+    prepared: list[PreparedRecord]
+    found: dict[bytes, str] = field(default_factory=dict)
+    waiting: int = 0
+
+
+@dataclass
+class _Pool:
+    """Missing segments gathered over the look-ahead, sent together (sorted by length across all its windows)."""
+
+    missing: list[tuple[bytes, str]] = field(default_factory=list)
+    spans: dict[bytes, tuple] = field(default_factory=dict)
+    records: list[PreparedRecord] | None = None  # an engine with record_context: the window's records
+    jobs: int = 0
+    jobs_done: int = 0
+    texts_done: int = 0
+
+
+class FileFlow:
+    """One file's windows through prepare → translate → assemble, translation on the engine thread.
+
+    The caller's thread does everything but the backend call: SQLite (lookups, stores), prepare, assemble, QC and
+    writing. A segment in flight for one window that a later window also needs is not sent again: the later window
+    waits for it (and counts it as a memory hit, as it would have found it there)."""
+
+    def __init__(self, pipeline: "Pipeline", src: Path, stats: Stats, seen: KeySet, writers: tuple,
+                 survey: SchemaSurvey | None):
+        self.pipeline = pipeline
+        self.src = src
+        self.stats = stats
+        self.seen = seen
+        self.out, self.rejected, self.qc_log = writers
+        self.survey = survey
+        self.on_window: Callable[[], None] | None = None
+        self.on_batch: Callable[[int, int], None] | None = None
+        self.engine = EngineThread()
+        self.flying: dict[bytes, list[_Window]] = {}  # key in flight → the windows waiting for it, sender first
+        self.pending: deque[_Window] = deque()  # prepared, not yet written; in reading order
+        self.outstanding: deque[_Pool] = deque()  # sent pools with batches not yet back
+        self.pool = _Pool()
+        self.windows_in_pool = 0
+        self.sent_any = False
+        backend = pipeline.backend
+        self.per_record = backend.capabilities.record_context
+        self.origin = backend.fingerprint()
+        opts = pipeline.options
+        self.lookahead = max(1, opts.lookahead)
+        self.lookahead_windows = max(1, opts.lookahead_windows)
+
+    # -- prepare ------------------------------------------------------------------------------------------------
+
+    def add_window(self, window: list[SourceItem]) -> None:
+        segmenter, done = self.pipeline.segmenter, self.engine.done
+        prepared = []
+        for item in window:
+            prepared.append(segmenter.prepare(item))
+            if done:
+                self._settle(block=False)
+        segments = collect_segments((f for rec in prepared for f in rec.fields), segmenter)
+        self.stats.count_segments(segments)
         wanted = segments.wanted
-        seen.add_many(wanted)
-        found = self.translator.fill(wanted, stats, prepared, segments.spans) if wanted else {}
-        policy = self.options.on_reject
-        for rec in prepared:
+        self.seen.add_many(wanted)
+        win = _Window(prepared)
+        if wanted:
+            flying, pool = self.flying, self.pool
+            win.found = found = self.pipeline.translator.lookup(wanted, self.stats, skip=flying)
+            for key, body in wanted.items():
+                if key in found:
+                    continue
+                waiters = flying.get(key)
+                if waiters is None:
+                    flying[key] = [win]
+                    pool.missing.append((key, body))
+                    span = segments.spans.get(key)
+                    if span is not None:
+                        pool.spans[key] = span
+                else:
+                    waiters.append(win)
+                win.waiting += 1
+        self.pending.append(win)
+        self.windows_in_pool += 1
+        if self.pool.missing:
+            if self.per_record:  # an LLM gets each window's records as today: the same requests, the same context
+                self.pool.records = prepared
+                self._send_pool()
+            elif (not self.sent_any or len(self.pool.missing) >= self.lookahead
+                  or self.windows_in_pool >= self.lookahead_windows):
+                self._send_pool()
+        self._assemble_ready()
+        # Windows that need nothing wait behind one that does; hold no more than a couple of look-aheads of them.
+        while len(self.pending) > 2 * self.lookahead_windows + 1:
+            if self.pool.missing:
+                self._send_pool()
+            else:
+                self._settle(block=True)
+            self._assemble_ready()
+
+    def finish(self) -> None:
+        if self.pool.missing:
+            self._send_pool()
+        while self.pending:
+            self._assemble_ready()
+            if self.pending:
+                if not self.engine.pending:
+                    raise RuntimeError("a window waits for segments that were never sent")  # a bug, not bad input
+                self._settle(block=True)
+
+    def drain(self) -> None:
+        """Send what is gathered and store every batch (nothing more is written): before stopping on bad input."""
+        if self.pool.missing:
+            self._send_pool()
+        while self.engine.pending:
+            self._settle(block=True)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    # -- translate ----------------------------------------------------------------------------------------------
+
+    def _send_pool(self) -> None:
+        pool, self.pool = self.pool, _Pool()
+        self.windows_in_pool = 0
+        self.sent_any = True
+        for keys, sources, call in self.pipeline.translator.batches(pool.missing, pool.records):
+            self.engine.submit(Job(keys, sources, call, pool))
+            pool.jobs += 1
+        self.outstanding.append(pool)
+        # Double buffering: this pool is queued behind the one in flight; the older ones are finished and written
+        # first, so that the engine always has the next pool while this thread assembles the last.
+        while len(self.outstanding) > 1:
+            self._settle(block=True)
+            self._assemble_ready()
+        self._assemble_ready()
+
+    def _settle(self, block: bool) -> None:
+        """Store every batch the engine has finished (waiting for one with `block`), and hand its texts to the
+        windows waiting for them."""
+        stats, translator = self.stats, self.pipeline.translator
+        for outcome in self.engine.take(block):
+            job, pool = outcome.job, outcome.job.pool
+            if outcome.error is not None:
+                error = outcome.error
+                # Keep what the backend finished in the failed batch (it was paid for), then stop.
+                if (isinstance(error, BackendError) and error.partial is not None
+                        and len(error.partial) == len(job.sources)):
+                    translator.store(job.keys, job.sources, error.partial, stats, {}, pool.spans, complete=False)
+                raise error
+            got: dict[bytes, str] = {}
+            translator.store(job.keys, job.sources, outcome.outputs, stats, got, pool.spans)
+            self.engine.acknowledge()  # stored: the engine may start the next batch
+            self._resolve(job.keys, got)
+            pool.jobs_done += 1
+            pool.texts_done += len(job.keys)
+            if self.on_batch is not None:
+                self.on_batch(pool.texts_done, len(pool.missing))
+            while self.outstanding and self.outstanding[0].jobs_done == self.outstanding[0].jobs:
+                self.outstanding.popleft()
+
+    def _resolve(self, keys: list[bytes], got: dict[bytes, str]) -> None:
+        stats, flying = self.stats, self.flying
+        for key in keys:
+            waiters = flying.pop(key)
+            text = got.get(key)  # None: given up; its records are rejected as backend_failed
+            for i, win in enumerate(waiters):
+                if text is not None:
+                    win.found[key] = text
+                    if i:  # a later window would have found it in the memory
+                        stats.memory_hits += 1
+                        stats.hits_by_origin[self.origin] += 1
+                win.waiting -= 1
+
+    # -- assemble -----------------------------------------------------------------------------------------------
+
+    def _assemble_ready(self) -> None:
+        pending = self.pending
+        while pending and pending[0].waiting == 0:
+            self._assemble(pending.popleft())
+            if self.on_window is not None:
+                self.on_window()
+
+    def _assemble(self, win: _Window) -> None:
+        src, stats, survey = self.src, self.stats, self.survey
+        out, rejected, qc_log = self.out, self.rejected, self.qc_log
+        assembler, found, done = self.pipeline.assembler, win.found, self.engine.done
+        policy = self.pipeline.options.on_reject
+        for rec in win.prepared:
+            if done:
+                self._settle(block=False)
             stats.records_in += 1
             if survey is not None and rec.item.error is None:  # an unparseable JSONL line says nothing of the shape
                 survey.add(rec.item.record, rec.problems)
@@ -655,12 +961,12 @@ class Pipeline:
                 write_qc_rows(qc_log, src, rec.item.index, record_id(rec.item.record),
                               [(None, "", record_check([p.code for p in rec.problems]))], "rejected")
                 continue
-            record, reasons = self.assembler.assemble(rec, found)
+            record, reasons = assembler.assemble(rec, found)
             rid = record_id(rec.item.record)
             if not reasons:
                 stats.records_kept += 1
                 out.write(record)
-                write_qc_rows(qc_log, src, rec.item.index, rid, self.assembler.turns, "kept")
+                write_qc_rows(qc_log, src, rec.item.index, rid, assembler.turns, "kept")
                 continue
             stats.reasons.update(r.code for r in reasons)
             reason_dicts = [r.as_dict() for r in reasons]
@@ -675,7 +981,7 @@ class Pipeline:
                 out.write(rec.item.record if policy == "keep-source" else record)
                 rejected.write(_rejection(src, rec, reason_dicts, record, policy))
                 verdict = "kept-source" if policy == "keep-source" else "kept-flagged"
-            write_qc_rows(qc_log, src, rec.item.index, rid, self.assembler.turns, verdict)
+            write_qc_rows(qc_log, src, rec.item.index, rid, assembler.turns, verdict)
 
 
 @dataclass
