@@ -11,7 +11,8 @@ import pytest
 
 from translate.qc import QualityChecker, qc_row, write_qc_rows
 from translate.qc.speech_level import classify
-from translate.sentences import sentences, split, units
+from translate.qc.units import units
+from translate.sentences import sentences, split
 
 FIXTURE = Path(__file__).parent / "fixtures" / "qc_meaning"
 KO = QualityChecker("ko")

@@ -81,7 +81,7 @@ def levels(sentences: list[str]) -> Counter:
             sentence = _QUOTED.sub("", sentence)
         level = classify(sentence)
         if level is not None:
-            found[level] += 1
+            found[level] = found.get(level, 0) + 1  # not `+= 1`: a missing key goes through Counter.__missing__
     return found
 
 
@@ -91,7 +91,7 @@ def turn_levels(turn: Turn) -> Counter:
 
 def mixes(found: Counter, tolerance: float) -> bool:
     """Whether polite and plain endings are mixed beyond `tolerance` (the minority group's share)."""
-    polite = sum(n for level, n in found.items() if level in POLITE)
+    polite = found.get("hapsyo", 0) + found.get("haeyo", 0)  # POLITE
     plain = sum(found.values()) - polite
     minority = min(polite, plain)
     return minority > 0 and minority / (polite + plain) > tolerance
