@@ -15,6 +15,7 @@ from typing import Any, Callable, ClassVar
 from translate.qc.scripts import LATIN, SCRIPTS, ScriptSpec, script_share
 
 SEVERITIES = ("reject", "warn")
+_MISSING = object()
 _KOREAN_GRAMMAR = frozenset("은는이을를에의로와과도고며요니습있했한된게지")
 
 
@@ -81,11 +82,10 @@ class Turn:
         facts = self._out
         if facts is None:
             facts = self._out = {}
-        try:
-            return facts[key]
-        except KeyError:
+        value = facts.get(key, _MISSING)  # not try/except: a miss is common, and raising KeyError costs
+        if value is _MISSING:
             value = facts[key] = compute()
-            return value
+        return value
 
     def source_memo(self, key: str, compute: Callable[[], Any]) -> Any:
         """A measurement of the source alone (its sentences, its negations, its units), computed once per source
@@ -93,11 +93,10 @@ class Turn:
         facts = self._src
         if facts is None:
             facts = self._src = {}
-        try:
-            return facts[key]
-        except KeyError:
+        value = facts.get(key, _MISSING)  # not try/except: a miss is common, and raising KeyError costs
+        if value is _MISSING:
             value = facts[key] = compute()
-            return value
+        return value
 
 
 class Check:
