@@ -265,3 +265,25 @@ def corrupted_file() -> tuple[list[dict], dict[str, str]]:
         out.append(dict(record, conversations=convs))
         labels[rid] = pick.kind
     return out, labels
+
+
+
+from translate.backends.base import Backend  # noqa: E402
+
+
+class ReverseDictionaryBackend(Backend):
+    """Translates back from a fixed table (Korean output → English), for round-trip QE tests: the hand translations
+    of the parallel fixture come back as their English sources exactly. A text not in the table comes back as None,
+    as from a backend that gave up on it. The tests register it through an entry point, as a plug-in would be."""
+
+    name = "reverse-dictionary"
+    max_batch_texts = 8  # small, so a window goes out in several batches
+
+    def __init__(self, source_lang: str, target_lang: str, table: dict[str, str] | None = None):
+        super().__init__(source_lang, target_lang)
+        self.table = dict(table or {})
+        self.batches: list[list[str]] = []
+
+    def translate(self, texts):
+        self.batches.append(list(texts))
+        return [self.table.get(t) for t in texts]

@@ -20,6 +20,7 @@ def qc_row(file: str, index: int, rid: Any, role: str | None, field: str, check:
         "script": check.script_share, "reasons": check.codes,
         **({"warnings": [w.code for w in check.warnings]} if check.warnings else {}),
         **({"levels": dict(check.levels)} if check.levels else {}),
+        **({"qe": check.qe} if check.qe is not None else {}),
         "verdict": verdict,
     }
 
@@ -28,8 +29,8 @@ def write_qc_rows(log: Any, file: str | Any, index: int, rid: Any,
                   turns: list[tuple[str | None, str, TurnCheck]], verdict: str) -> None:
     """Write one row per checked turn (or one record-level row when `turns` is a single (None, field, check)).
     `log` is a JsonLinesWriter or None (no log wanted). The record's verdict is `kept`, `rejected`, `kept-source`
-    or `kept-flagged` (see docs/quality.md). Rows carry ``warnings`` (codes of warn-level findings) and ``levels``
-    (Korean speech levels) only where there are any."""
+    or `kept-flagged` (see docs/quality.md). Rows carry ``warnings`` (codes of warn-level findings), ``levels``
+    (Korean speech levels) and ``qe`` (a quality-estimation score) only where there are any."""
     if log is None:
         return
     # One row per turn of every record: formatted directly rather than through json.dumps (3x faster); the line is
@@ -46,13 +47,15 @@ def write_qc_rows(log: Any, file: str | Any, index: int, rid: Any,
 
 def _extras(check: TurnCheck) -> str:
     """The optional keys: written only where there is something to say, so a row without them stays as it was."""
-    if not check.warnings and not check.levels:
+    if not check.warnings and not check.levels and check.qe is None:
         return ""
     out = ""
     if check.warnings:
         out += f', "warnings": [{", ".join(_json_text(w.code) for w in check.warnings)}]'
     if check.levels:
         out += f', "levels": {{{", ".join(f"{_json_text(k)}: {n:d}" for k, n in check.levels.items())}}}'
+    if check.qe is not None:
+        out += f', "qe": {_json_number(check.qe)}'
     return out
 
 

@@ -25,6 +25,11 @@ def parse_settings(target_lang: str, settings: dict[str, Any] | None) -> Setting
     severity = {name: cls.severity for name, cls in BY_NAME.items()}
     for key, value in (settings or {}).items():
         name = key.replace("-", "_")
+        if name == "qe":
+            from translate.qc.qe import QeSettings
+
+            QeSettings.parse(value)  # validated here; the pipeline builds the stage (translate.qc.qe.QeStage)
+            continue
         if name == "image_token":
             if value is False or (isinstance(value, dict) and value.get("enabled") is False):
                 raise ConfigError("[qc] image_token cannot be switched off: a lost <image> is silent data loss")

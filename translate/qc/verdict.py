@@ -25,6 +25,8 @@ class TurnCheck:
     warnings: list[Reason] = field(default_factory=list)
     # Korean speech levels of the output's sentences ({"hapsyo": 3}), where any was classified.
     levels: dict[str, int] | None = None
+    # A quality-estimation score (translate.qc.qe), where a scorer ran.
+    qe: float | None = None
 
     @property
     def codes(self) -> list[str]:
