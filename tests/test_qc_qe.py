@@ -114,15 +114,17 @@ def test_stage_scores_a_window_and_rejects_below_the_threshold(plugins):
     assert scores[-2] is None and scores[-1] is None  # given up on; nothing to score
     backend = stage.scorer.backend
     assert all(len(b) <= 8 for b in backend.batches) and sum(map(len, backend.batches)) == len(pairs)
-    checks = [TurnCheck([]) for _ in scores]
-    found = [stage.apply(c, s, f"conversations[{i}].value") for i, (c, s) in enumerate(zip(checks, scores))]
+    shared = TurnCheck([])  # the pipeline reuses one clean check for repeated turns: it must not change
+    applied = [stage.apply(shared, s, f"conversations[{i}].value") for i, s in enumerate(scores)]
+    checks, found = [c for c, _ in applied], [r for _, r in applied]
     assert [r.code for r in found if r] == ["qe_low"] and found[-3].field == f"conversations[{len(pairs) - 2}].value"
-    assert checks[-3].codes == ["qe_low"] and checks[-3].qe == scores[-3] and checks[0].qe == 1.0
-    assert checks[-1].qe is None and checks[-1].codes == []
+    assert checks[-3].codes == ["qe_low"] and checks[-3].reasons[0] is found[-3] and checks[-3].qe == scores[-3]
+    assert checks[0].qe == 1.0 and checks[0].codes == [] and checks[-1].qe is None and checks[-1].codes == []
+    assert shared.qe is None and shared.reasons == []
     # Without a threshold the scores are only logged.
     only_logged = QeStage(QeSettings("roundtrip-chrf"), "en", "ko", scorer=stage.scorer)
-    check = TurnCheck([])
-    assert only_logged.apply(check, 0.01, "f") is None and check.qe == 0.01 and check.reasons == []
+    check, reason = only_logged.apply(TurnCheck([]), 0.01, "f")
+    assert reason is None and check.qe == 0.01 and check.reasons == []
 
 
 def test_scores_go_to_the_qc_log_and_the_report(plugins, tmp_path):
@@ -137,8 +139,8 @@ def test_scores_go_to_the_qc_log_and_the_report(plugins, tmp_path):
             rows.extend(json.loads(line) for line in text.splitlines())
 
     for i, ((source, output), score) in enumerate(zip(pairs, scores)):
-        check = checker.inspect(source, output, "gpt", "conversations[1].value")
-        stage.apply(check, score, "conversations[1].value")
+        check, _ = stage.apply(checker.inspect(source, output, "gpt", "conversations[1].value"), score,
+                               "conversations[1].value")
         write_qc_rows(Log(), "f.json", i, str(i), [("gpt", "conversations[1].value", check)],
                       "rejected" if check.reasons else "kept")
         assert rows[-1] == qc_row("f.json", i, str(i), "gpt", "conversations[1].value", check, rows[-1]["verdict"])

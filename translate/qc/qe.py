@@ -16,8 +16,8 @@ with chrF (character n-grams, order 6, β = 2; sacrebleu's when installed, else 
 numbers), divided by 100.
 
 `QeStage` is what the pipeline calls, once per window: `score_window(pairs)` scores every (source, output) turn in
-one batch, `apply(check, score, field)` writes the score on the turn's `TurnCheck` (the QC log's ``qe`` key) and, below
-the threshold, adds the reason ``qe_low``. Configured as ``[qc.qe]``::
+one batch, `apply(check, score, field)` gives the turn's `TurnCheck` with the score on it (the QC log's ``qe`` key)
+and, below the threshold, the reason ``qe_low``. Configured as ``[qc.qe]``::
 
     [qc.qe]
     scorer = "roundtrip-chrf"
@@ -29,6 +29,7 @@ the threshold, adds the reason ``qe_low``. Configured as ``[qc.qe]``::
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import math
@@ -232,12 +233,11 @@ class QeStage:
             out[i] = round(value, 4) if math.isfinite(value) else None  # the QC log holds no NaN
         return out
 
-    def apply(self, check: TurnCheck, score: float | None, field: str) -> Reason | None:
-        """Record `score` on the turn's check; below the threshold, add (and return) the reason ``qe_low``."""
-        check.qe = score
+    def apply(self, check: TurnCheck, score: float | None, field: str) -> tuple[TurnCheck, Reason | None]:
+        """The turn's check with `score` on it and, below the threshold, the reason ``qe_low`` (also returned, for
+        the record's reasons). A new TurnCheck: the pipeline shares clean checks between records."""
         threshold = self.settings.threshold
         if score is None or threshold is None or score >= threshold:
-            return None
+            return dataclasses.replace(check, qe=score), None
         reason = Reason(QE_LOW, field, f"{self.scorer.name} score {score:.3f} is below {threshold:g}")
-        check.reasons.append(reason)
-        return reason
+        return dataclasses.replace(check, qe=score, reasons=[*check.reasons, reason]), reason
