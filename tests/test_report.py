@@ -226,3 +226,20 @@ def test_warnings_and_speech_levels_are_counted_apart(tmp_path):
     assert "turns with warnings<b>2</b>" in page and "반말" in page
     # No rejected file, no manifest beside the log: said on the page, not an error.
     assert "a.rejected.jsonl: not found" in page
+
+
+def test_a_broken_rejected_line_is_a_note_not_an_error(audited, tmp_path):
+    for p in audited.iterdir():
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    rejected = tmp_path / "ko_corrupted.rejected.jsonl"
+    lines = rejected.read_text(encoding="utf-8").splitlines()
+    rejected.write_text("\n".join([lines[0], "{not json", "[1, 2]", *lines[1:]]) + "\n", encoding="utf-8")
+    (tmp_path / "ko.check.json").unlink()  # the clean log's summary: its kept records cannot be read
+    report = build(find_logs(tmp_path), max_rejected=100, sample=50)
+    assert report.rejected_total == 19 and len(report.rejected) == 17
+    assert any("line 2: not JSON" in n for n in report.notes) and any("line 3: not a rejected" in n for n in report.notes)
+    assert any("no ko.manifest.json or ko.check.json" in n for n in report.notes)
+    assert report.sample_population == 27 and len(report.sample) == 27
+    assert all(r.note for r in report.sample if r.log == "ko.qc.jsonl")
+    assert all(not r.note for r in report.sample if r.log == "ko_corrupted.qc.jsonl")
+    assert "Not shown" in render_html(report, with_charts=False)
