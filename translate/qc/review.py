@@ -217,8 +217,8 @@ def kept_sample(logs: list[Path], size: int, seed: int,
                  .collect())
         verdicts = dict(zip(frame["index"].to_list(), frame["verdict"].to_list()))
         per_log.append(verdicts)
-        population.extend((n, index) for index, verdict, turns in frame.iter_rows()
-                          if verdict in WRITTEN and turns)
+        # Records that passed; the flagged ones a `keep` policy wrote are in the rejected file, shown above.
+        population.extend((n, index) for index, verdict, turns in frame.iter_rows() if verdict == "kept" and turns)
     population.sort()
     if size <= 0 or not population:
         return [], len(population), []
