@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-import qc_support
 from translate.qc.units import units
 
 
@@ -26,14 +25,3 @@ def test_sentences_list_items_and_korean_endings():
 def test_digits_that_are_not_ascii_before_a_period_do_not_crash(text):
     # "²".isdigit() is True but int("²") fails: the enumerator test only takes decimal digits.
     assert len(units(text)) == 2
-
-
-def test_same_units_as_the_splitter_it_replaces_on_every_fixture_text():
-    # translate.sentences.units was the first version (slower: one alternation tried at every position).
-    sentences = pytest.importorskip("translate.sentences")
-    if not hasattr(sentences, "units"):
-        pytest.skip("translate.sentences.units is gone")
-    texts = [t for s in qc_support.all_samples() for t in (s.turn.source, s.output)]
-    assert len(texts) > 300
-    for text in texts:
-        assert units(text) == sentences.units(text), text

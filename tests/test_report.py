@@ -243,3 +243,21 @@ def test_a_broken_rejected_line_is_a_note_not_an_error(audited, tmp_path):
     assert all(r.note for r in report.sample if r.log == "ko.qc.jsonl")
     assert all(not r.note for r in report.sample if r.log == "ko_corrupted.qc.jsonl")
     assert "Not shown" in render_html(report, with_charts=False)
+
+
+def test_report_command_takes_the_review_page_options(tmp_path, capsys):
+    from conftest import run_main
+
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps([{"id": str(i), "conversations": [
+        {"from": "human", "value": f"What is item {i}?"}, {"from": "gpt", "value": f"It is a red bus number {i}."}]}
+        for i in range(12)]))
+    out = tmp_path / "out"
+    assert run_main(["run", "--src", src, "--backend", "pseudo", "--out", out, "-q"], capsys)[0] == 0
+    pages = []
+    for seed in (1, 1, 2):
+        code, _, err = run_main(["report", out, "--sample", 3, "--seed", seed, "--max-rejected", 0,
+                                 "--html", tmp_path / f"r{seed}.html", "--no-charts"], capsys)
+        assert code == 0, err
+        pages.append((tmp_path / f"r{seed}.html").read_text(encoding="utf-8"))
+    assert pages[0] == pages[1]

@@ -182,12 +182,12 @@ def _ends_sentence(body: str, term_start: int, term_end: int) -> bool:
                 return False
             if len(w) == 1 and w.isalpha() and w.isupper():
                 return False  # an initial: "J. Smith"
-            if re.fullmatch(r"\d{1,3}", w) and _inline_enumerator(body, word.start(), int(w)):
+            if re.fullmatch(r"\d{1,3}", w) and inline_enumerator(body, word.start(), int(w)):
                 return False  # an inline enumerator: "steps: 1. Fill …"
     return True
 
 
-def _inline_enumerator(body: str, start: int, n: int) -> bool:
+def inline_enumerator(body: str, start: int, n: int) -> bool:
     """Whether the number at body[start] opens an inline list item ("Steps: 1. Fill … 2. Drink …") rather than
     ending a sentence ("The bus number is 42. It is parked …"): it starts the line, follows a colon or semicolon,
     or continues a count ("2." after an earlier "1.")."""
@@ -245,60 +245,3 @@ def _greedy(text: str, sep: re.Pattern[str], max_chars: int) -> list[tuple[str, 
         gap = ""
     out.append((current, True))
     return out
-
-
-# -- sentence units for the quality checks ---------------------------------------------------------------------------
-
-_UNIT_END = re.compile(r"[.!?…]+[\"'”’»)\]]*(?=\s+(\S))|[。！？]+[」』”’)）\]]*")
-_UNIT_MARKER = re.compile(r"[ \t]*(?:\(?\d{1,3}[.)]|\(?[a-z][)]|[-*•‣◦▪●–—+]|#{1,6}|>)[ \t]+")
-# Korean sentence endings that close a sentence even without a period ("…있습니다 소화전은 …").
-_KO_UNPUNCTUATED = re.compile(r"(?:니다|어요|아요|에요|예요|세요|해요|죠)(?=[ \t]+[가-힣])")
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def _unit_cut(line: str, m: re.Match) -> bool:
-    """`_ends_sentence` for `units`, without slicing the line (it runs on every terminator of every turn)."""
-    nxt = m.group(1)
-    if nxt is None:
-        return True  # CJK terminator
-    if nxt.islower():
-        return False
-    start = m.start()
-    if line[start] == "." and m.group(0).rstrip("\"'”’»)]") == ".":
-        w = line[line.rfind(" ", 0, start) + 1: start].lstrip("(\"'“‘«[")
-        if w.lower() in ABBREVIATIONS or (len(w) == 1 and w.isalpha() and w.isupper()):
-            return False
-        if w.isdigit() and len(w) <= 3 and _inline_enumerator(line, start - len(w), int(w)):
-            return False
-    return True
-
-
-def units(text: str) -> list[str]:
-    """The sentences, list items and lines of `text`, for comparing a source with its translation (not for
-    sending: unlike `split` this is not reversible). Korean sentences end in 다. 요. 니다. and also without the
-    period before another Korean word; list markers are dropped; pieces without a letter are left out."""
-    out: list[str] = []
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        m = _UNIT_MARKER.match(line)
-        if m and m.end() < len(line):
-            line = line[m.end():]
-        pos = 0
-        cuts = [m.end() for m in _UNIT_END.finditer(line) if _unit_cut(line, m)]
-        if "니다" in line or "요" in line or "죠" in line:
-            cuts += [m.end() for m in _KO_UNPUNCTUATED.finditer(line)]
-            cuts.sort()
-        for cut in cuts:
-            piece = line[pos:cut].strip()
-            if piece and _LETTER.search(piece):
-                out.append(piece)
-                pos = cut
-        piece = line[pos:].strip()
-        if piece and (_LETTER.search(piece) or not out):
-            out.append(piece)
-        elif piece and out:
-            out[-1] += " " + piece
-    return out
-

@@ -24,13 +24,18 @@ def report_command(
     json_out: Optional[str] = typer.Option(None, "--json", help="Also write the aggregates as JSON here."),
     top: int = typer.Option(20, "--top", min=1, help="How many of the worst records to list."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Look for QC logs in subfolders too."),
+    max_rejected: int = typer.Option(50, "--max-rejected", min=0, help="Rejected records shown side by side on the "
+                                     "review page; the rest are counted."),
+    sample: int = typer.Option(20, "--sample", min=0, help="Kept records drawn at random for review (0: none)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of that sample: the same logs and seed give the same sample."),
 ) -> None:
-    """Counts per reason, length-ratio distributions per role and file, the worst records."""
+    """A review page: rejected records side by side with their reasons, a sample of kept ones, counts per reason,
+    speech levels, length-ratio distributions and the worst records."""
     from translate.formats.writers import AtomicFile, write_json
     from translate.report import build, find_logs, print_report, render_html
 
     logs = find_logs(target, recursive)
-    report = build(logs, top=top)
+    report = build(logs, top=top, max_rejected=max_rejected, sample=sample, seed=seed)
     stdout = Console()
     print_report(report, stdout)
     if not no_html:

@@ -1,6 +1,6 @@
 """Sentence alignment per turn: a dropped, added or merged sentence or list item.
 
-Both sides are cut into sentence units (`translate.sentences.units`: sentences, list items, lines; Korean endings
+Both sides are cut into sentence units (`translate.qc.units.units`: sentences, list items, lines; Korean endings
 다. 요. 니다. included) and aligned with a Gale–Church dynamic programme on character lengths. The expected
 target/source length ratio is the turn's own (so a wordy or terse translator is not penalised), and the spread is
 measured on the hand-translated fixtures. Beads: 1-1, 2-1 and 1-2 (a translator merging or splitting sentences, which

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from translate.sentences import ABBREVIATIONS, _inline_enumerator
+from translate.sentences import ABBREVIATIONS, inline_enumerator
 
 # A run of Latin terminators with its closing quotes, and the first character after the whitespace that must follow;
 # a run of CJK terminators, which cut without whitespace. Each pattern starts with a character class rather than a
@@ -46,7 +46,7 @@ def _cuts(line: str) -> list[int]:
             w = line[line.rfind(" ", 0, start) + 1: start].lstrip("(\"'“‘«[")
             if w.lower() in ABBREVIATIONS or (len(w) == 1 and w.isalpha() and w.isupper()):
                 continue  # "Dr. Smith", "J. Smith"
-            if w.isdecimal() and len(w) <= 3 and _inline_enumerator(line, start - len(w), int(w)):
+            if w.isdecimal() and len(w) <= 3 and inline_enumerator(line, start - len(w), int(w)):
                 continue  # "Steps: 1. Fill …"
         cuts.append(m.end())
     if "。" in line or "！" in line or "？" in line:
