@@ -23,7 +23,6 @@ from translate.backends.pseudo import pseudo_localise
 from translate.backends.deepl import DEEPL_XML, DeepLBackend, from_xml, to_xml
 from translate.errors import AuthenticationError, BackendError, ConfigError, QuotaExceededError
 from translate.memory import TranslationMemory
-from translate.pipeline import Segmenter, plan
 from translate.protect import Protector
 
 

@@ -189,7 +189,7 @@ class FakeDeepL(FakeHTTPServer):
             return Reply.json(400, {"message": f"Too many texts: at most {MAX_TEXTS} per request."})
         target = str(params.get("target_lang") or "").upper()
         if target not in TARGET_LANGS:
-            return Reply.json(400, {"message": f"Value for 'target_lang' not supported."})
+            return Reply.json(400, {"message": "Value for 'target_lang' not supported."})
         source = str(params.get("source_lang") or "").upper() or None
         if source is not None and source not in SOURCE_LANGS:
             return Reply.json(400, {"message": "Value for 'source_lang' not supported."})

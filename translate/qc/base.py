@@ -9,33 +9,13 @@ once, from UTF-8 bytes, whoever asks first). Adding a check is one class in one 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
-from translate.qc.scripts import LATIN, SCRIPTS, ScriptSpec, script_share
+from translate.qc.scripts import Target, script_share
 
 SEVERITIES = ("reject", "warn")
 _MISSING = object()
 _KOREAN_GRAMMAR = frozenset("은는이을를에의로와과도고며요니습있했한된게지")
-
-
-@dataclass(frozen=True)
-class Target:
-    """The target language as the checks need it: its family ("ko" for "ko-KR") and its script."""
-
-    lang: str
-    family: str
-    script: ScriptSpec
-
-    @classmethod
-    def of(cls, lang: str) -> "Target":
-        family = lang.split("-")[0].lower()
-        return cls(lang, family, SCRIPTS.get(family, LATIN))
-
-    @property
-    def own_script(self) -> bool:
-        """Whether the target has a script of its own (not Latin, which it would share with English)."""
-        return self.family in SCRIPTS
 
 
 class Turn:

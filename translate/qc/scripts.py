@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from translate.qc.base import Target
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,26 @@ _LATIN_EXTENDED_ADDITIONAL = (b"\xe1\xb8", b"\xe1\xb9", b"\xe1\xba", b"\xe1\xbb"
 SPANS_IN_TEXT = re.compile(r"```.*?```|`[^`\n]+`|\b(?:https?|ftp)://\S+|\bwww\.\S+", re.S)
 
 
-def script_share(text: str, target: "Target", sure_share: float) -> tuple[float | None, int, float]:
+@dataclass(frozen=True)
+class Target:
+    """The target language as the checks need it: its family ("ko" for "ko-KR") and its script."""
+
+    lang: str
+    family: str
+    script: ScriptSpec
+
+    @classmethod
+    def of(cls, lang: str) -> "Target":
+        family = lang.split("-")[0].lower()
+        return cls(lang, family, SCRIPTS.get(family, LATIN))
+
+    @property
+    def own_script(self) -> bool:
+        """Whether the target has a script of its own (not Latin, which it would share with English)."""
+        return self.family in SCRIPTS
+
+
+def script_share(text: str, target: Target, sure_share: float) -> tuple[float | None, int, float]:
     """(share of the target script among letters, letter count, ASCII-letter share), from UTF-8 bytes.
     `sure_share` caps the share of Han-only text for Japanese (it may be Chinese: langdetect decides)."""
     script = target.script
