@@ -278,39 +278,42 @@ def charts(report: Report) -> dict[str, str] | None:
     except ImportError:
         return None
     out: dict[str, str] = {}
-
-    def save(fig, name: str) -> None:
+    for name, draw, height in _CHARTS:
+        figure_height = height(report)
+        if figure_height is None:
+            continue
+        fig, ax = plt.subplots(figsize=(5.3, figure_height))
+        draw(report, ax, MaxNLocator)
         buf = io.BytesIO()
         fig.tight_layout()
         fig.savefig(buf, format="png", dpi=100)
         plt.close(fig)
         out[name] = base64.b64encode(buf.getvalue()).decode("ascii")
+    return out
 
-    if report.levels.height:
-        totals: dict[str, int] = {}
-        for r in report.levels.iter_rows(named=True):
-            totals[r["level"]] = totals.get(r["level"], 0) + r["sentences"]
-        fig, ax = plt.subplots(figsize=(5.3, 2.4))
-        names = list(reversed(LEVELS))
-        ax.barh([f"{level} ({'polite' if level in POLITE else 'plain'})" for level in names],
-                [totals.get(level, 0) for level in names],
-                color=["#4f81bd" if level in POLITE else "#c0504d" for level in names])
-        ax.set_xlabel("sentences")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(f"Speech levels ({report.mixed_turns:,} turns mix polite and plain)")
-        save(fig, "levels")
 
-    if report.qe_bins.height:
-        fig, ax = plt.subplots(figsize=(5.3, 2.8))
-        ax.bar([b * BIN for b in report.qe_bins["bin"]], report.qe_bins["n"], width=BIN, align="edge",
-               color="#9bbb59")
-        ax.set_xlim(0, 1)
-        ax.set_xlabel("quality-estimation score")
-        ax.set_ylabel("turns")
-        ax.set_title("Quality estimation")
-        save(fig, "qe")
+def _levels_chart(report: Report, ax, locator) -> None:
+    totals: dict[str, int] = {}
+    for r in report.levels.iter_rows(named=True):
+        totals[r["level"]] = totals.get(r["level"], 0) + r["sentences"]
+    names = list(reversed(LEVELS))
+    ax.barh([f"{level} ({'polite' if level in POLITE else 'plain'})" for level in names],
+            [totals.get(level, 0) for level in names],
+            color=["#4f81bd" if level in POLITE else "#c0504d" for level in names])
+    ax.set_xlabel("sentences")
+    ax.xaxis.set_major_locator(locator(integer=True))
+    ax.set_title(f"Speech levels ({report.mixed_turns:,} turns mix polite and plain)")
 
-    fig, ax = plt.subplots(figsize=(5.3, max(2.0, 0.35 * report.reasons.height + 1)))
+
+def _qe_chart(report: Report, ax, locator) -> None:
+    ax.bar([b * BIN for b in report.qe_bins["bin"]], report.qe_bins["n"], width=BIN, align="edge", color="#9bbb59")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("quality-estimation score")
+    ax.set_ylabel("turns")
+    ax.set_title("Quality estimation")
+
+
+def _reasons_chart(report: Report, ax, locator) -> None:
     if report.reasons.height:
         rows = list(reversed(report.reasons.rows(named=True)))
         ax.barh([r["reason"] for r in rows], [r["turns"] for r in rows], color="#c0504d")
@@ -319,11 +322,11 @@ def charts(report: Report) -> dict[str, str] | None:
     else:
         ax.text(0.5, 0.5, "no reasons: every turn passed", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("turns")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(locator(integer=True))
     ax.set_title("Reasons")
-    save(fig, "reasons")
 
-    fig, ax = plt.subplots(figsize=(5.3, 3.4))
+
+def _ratio_chart(report: Report, ax, locator) -> None:
     for role in report.ratio_bins["role"].unique().sort().to_list():
         sub = report.ratio_bins.filter(pl.col("role") == role)
         counts = [0] * int(round(RATIO_MAX / BIN) + 1)
@@ -335,19 +338,18 @@ def charts(report: Report) -> dict[str, str] | None:
     ax.set_ylabel("turns")
     ax.set_title("Length ratio per role")
     ax.legend()
-    save(fig, "ratio_hist")
 
-    rows = report.ratio_by_file.rows(named=True)
-    if rows:
-        fig, ax = plt.subplots(figsize=(5.3, max(2.2, 0.4 * len(rows) + 1.2)))
-        boxes = [{"label": f"{Path(r['file']).name} · {r['role']}", "whislo": r["p05"], "q1": r["p25"],
-                  "med": r["p50"], "q3": r["p75"], "whishi": r["p95"], "fliers": [r["p01"], r["p99"]]} for r in rows]
-        ax.bxp(boxes, orientation="horizontal", showfliers=True)
-        ax.set_xlabel("length ratio (box p25–p75, whiskers p05–p95, dots p01/p99)", fontsize=8)
-        ax.set_title("Length ratio per file and role")
-        save(fig, "ratio_files")
 
-    fig, ax = plt.subplots(figsize=(5.3, 2.8))
+def _ratio_files_chart(report: Report, ax, locator) -> None:
+    boxes = [{"label": f"{Path(r['file']).name} · {r['role']}", "whislo": r["p05"], "q1": r["p25"], "med": r["p50"],
+              "q3": r["p75"], "whishi": r["p95"], "fliers": [r["p01"], r["p99"]]}
+             for r in report.ratio_by_file.rows(named=True)]
+    ax.bxp(boxes, orientation="horizontal", showfliers=True)
+    ax.set_xlabel("length ratio (box p25–p75, whiskers p05–p95, dots p01/p99)", fontsize=8)
+    ax.set_title("Length ratio per file and role")
+
+
+def _script_chart(report: Report, ax, locator) -> None:
     if report.script_bins.height:
         ax.bar([b * BIN for b in report.script_bins["bin"]], report.script_bins["n"], width=BIN, align="edge",
                color="#4f81bd")
@@ -356,8 +358,18 @@ def charts(report: Report) -> dict[str, str] | None:
     ax.set_xlabel("target-script share of letters")
     ax.set_ylabel("turns (log)")
     ax.set_title("Target script share")
-    save(fig, "script")
-    return out
+
+
+# name, drawing, figure height in inches (None: no such chart for this report), in page order.
+_CHARTS = (
+    ("levels", _levels_chart, lambda r: 2.4 if r.levels.height else None),
+    ("qe", _qe_chart, lambda r: 2.8 if r.qe_bins.height else None),
+    ("reasons", _reasons_chart, lambda r: max(2.0, 0.35 * r.reasons.height + 1)),
+    ("ratio_hist", _ratio_chart, lambda r: 3.4),
+    ("ratio_files", _ratio_files_chart, lambda r: max(2.2, 0.4 * r.ratio_by_file.height + 1.2)
+     if r.ratio_by_file.height else None),
+    ("script", _script_chart, lambda r: 2.8),
+)
 
 
 # -- HTML ------------------------------------------------------------------------------------------------------------
