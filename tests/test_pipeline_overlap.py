@@ -11,7 +11,7 @@ from translate.backends.pseudo import PseudoBackend, pseudo_localise
 from translate.errors import BackendError
 from translate.formats.readers import RecordReader
 from translate.memory import TranslationMemory
-from translate.pipeline import FileFlow, Pipeline, RunOptions, Segmenter, collect_segments
+from translate.pipeline import EngineThread, FileFlow, Pipeline, RunOptions, Segmenter, collect_segments
 from translate.protect import Protector
 
 
@@ -38,29 +38,41 @@ class RecordingBackend(PseudoBackend):
         return super().translate(texts)
 
 
-def test_the_engine_translates_while_earlier_windows_are_written(tmp_path, make_instruct):
-    """When the first window is written, the engine is already at work on a later window's batch. Without the
-    overlap that batch could only start after the window was written, and the wait below would time out."""
+def test_the_engine_translates_while_earlier_windows_are_written(tmp_path, make_instruct, monkeypatch):
+    """The caller's thread sends the next pool while the engine works on the first batch, and the engine starts the
+    second batch while the caller's thread is writing the first window. Run one stage after the other, the first wait
+    below times out (nothing is sent while a batch runs) and so does the second (the second batch would only start
+    after the first window is written)."""
     src = make_instruct(60)
-    second_started = threading.Event()
-    overlapped: list[bool] = []
+    second_job_sent, second_batch_started = threading.Event(), threading.Event()
+    seen: dict[str, bool] = {}
+    submit = EngineThread.submit
+
+    def noting_submit(self, job):  # the real submit, then a note once a second job is queued
+        submit(self, job)
+        if self.pending >= 2:
+            second_job_sent.set()
+
+    monkeypatch.setattr(EngineThread, "submit", noting_submit)
 
     class Backend(PseudoBackend):
         def translate(self, texts):
-            if self.batches == 1:
-                second_started.set()
+            if self.batches == 0:
+                seen["sent while the first batch ran"] = second_job_sent.wait(10)
+            elif self.batches == 1:
+                second_batch_started.set()
             return super().translate(texts)
+
+    def on_window(bytes_read, stats):
+        if "second batch started while the first window was written" not in seen:
+            seen["second batch started while the first window was written"] = second_batch_started.wait(10)
 
     backend = Backend("en", "ko", batch_size=1000)
     with TranslationMemory(tmp_path / "tm.sqlite") as memory:
         pipeline = Pipeline(backend, memory, RunOptions(window=10, lookahead_windows=2))
-
-        def on_window(bytes_read, stats):
-            if not overlapped:  # the first window written
-                overlapped.append(second_started.wait(10))
-
         stats = pipeline.run_file(src, tmp_path, progress=on_window)
-    assert overlapped == [True]
+    assert seen == {"sent while the first batch ran": True,
+                    "second batch started while the first window was written": True}
     assert stats.records_in == 60 and backend.batches > 2
 
 

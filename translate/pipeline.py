@@ -20,6 +20,7 @@ import heapq
 import json
 import queue
 import re
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -107,10 +108,11 @@ class RunOptions:
     limit: int | None = None  # only the first N records of each file
     sample: int | None = None  # only N records of each file, chosen by `seed` (`select_records`)
     seed: int = 0
-    # Missing segments gathered before they are sorted by length and sent, or windows, whichever comes first: a
-    # larger look-ahead pads NLLB's batches less; each pool is held until written, so it also bounds memory.
+    # Missing segments gathered before they are sorted by length and sent, or windows, whichever comes first. A larger
+    # look-ahead sorts more texts together (less padding) but its translations come back later, so less of the
+    # pipeline's own work overlaps the engine's (docs/performance.md); each pool is held until written.
     lookahead: int = 8192
-    lookahead_windows: int = 4
+    lookahead_windows: int = 2
 
     def __post_init__(self) -> None:
         if self.on_reject not in ON_REJECT:
@@ -709,7 +711,7 @@ class Pipeline:
                     flow.on_batch = lambda done, total: batch_progress(reader.bytes_read, done, total, stats)
                 try:
                     try:
-                        for window in _windows(records, self.options.window):
+                        for window in _windows(flow.polled(records), self.options.window):
                             stats.duplicate_ids += _count_duplicate_ids(ids, window)
                             flow.add_window(window)
                     except InputFileError:
@@ -756,6 +758,9 @@ class Pipeline:
         return stats
 
 
+_SWITCH_INTERVAL = 0.001  # seconds; see FileFlow.__init__
+
+
 @dataclass(slots=True)
 class _Window:
     """A prepared window waiting to be assembled: what it knows, and how many of its keys are still in flight."""
@@ -772,9 +777,21 @@ class _Pool:
     missing: list[tuple[bytes, str]] = field(default_factory=list)
     spans: dict[bytes, tuple] = field(default_factory=dict)
     records: list[PreparedRecord] | None = None  # an engine with record_context: the window's records
+    cuts: list[int] = field(default_factory=list)  # len(missing) after each window that added to it
     jobs: int = 0
     jobs_done: int = 0
     texts_done: int = 0
+
+    def per_window(self) -> list["_Pool"]:
+        """This pool cut at its windows: sent one after another, the first windows can be written while the engine
+        translates the last ones (what the end of a file wants; a look-ahead sorts more but returns all at once)."""
+        parts, start = [], 0
+        for end in self.cuts:
+            part = _Pool(self.missing[start:end], records=self.records)
+            part.spans = {k: self.spans[k] for k, _ in part.missing if k in self.spans}
+            parts.append(part)
+            start = end
+        return parts
 
 
 class FileFlow:
@@ -807,6 +824,10 @@ class FileFlow:
         opts = pipeline.options
         self.lookahead = max(1, opts.lookahead)
         self.lookahead_windows = max(1, opts.lookahead_windows)
+        # Each batch changes hands twice (engine → this thread to be stored, and back), and each time the other
+        # thread waits for the GIL up to the switch interval (5 ms by default): per batch, time the engine is idle.
+        self._switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch_interval, _SWITCH_INTERVAL))
 
     # -- prepare ------------------------------------------------------------------------------------------------
 
@@ -838,6 +859,8 @@ class FileFlow:
                 else:
                     waiters.append(win)
                 win.waiting += 1
+            if self.pool.missing and (not self.pool.cuts or self.pool.cuts[-1] < len(self.pool.missing)):
+                self.pool.cuts.append(len(self.pool.missing))
         self.pending.append(win)
         self.windows_in_pool += 1
         if self.pool.missing:
@@ -858,13 +881,23 @@ class FileFlow:
 
     def finish(self) -> None:
         if self.pool.missing:
-            self._send_pool()
+            pool, self.pool = self.pool, _Pool()
+            for part in pool.per_window():
+                self._send_pool(part)
         while self.pending:
             self._assemble_ready()
             if self.pending:
                 if not self.engine.pending:
                     raise RuntimeError("a window waits for segments that were never sent")  # a bug, not bad input
                 self._settle(block=True)
+
+    def polled(self, items: Iterable[SourceItem]) -> Iterator[SourceItem]:
+        """`items`, storing finished batches between them (reading a window takes a while)."""
+        done = self.engine.done
+        for item in items:
+            if done:
+                self._settle(block=False)
+            yield item
 
     def drain(self) -> None:
         """Send what is gathered and store every batch (nothing more is written): before stopping on bad input."""
@@ -875,11 +908,13 @@ class FileFlow:
 
     def close(self) -> None:
         self.engine.close()
+        sys.setswitchinterval(self._switch_interval)
 
     # -- translate ----------------------------------------------------------------------------------------------
 
-    def _send_pool(self) -> None:
-        pool, self.pool = self.pool, _Pool()
+    def _send_pool(self, pool: _Pool | None = None) -> None:
+        if pool is None:
+            pool, self.pool = self.pool, _Pool()
         self.windows_in_pool = 0
         self.sent_any = True
         for keys, sources, call in self.pipeline.translator.batches(pool.missing, pool.records):
@@ -909,6 +944,7 @@ class FileFlow:
             got: dict[bytes, str] = {}
             translator.store(job.keys, job.sources, outcome.outputs, stats, got, pool.spans)
             self.engine.acknowledge()  # stored: the engine may start the next batch
+            time.sleep(0)  # and let it have the GIL now, not at the next switch interval
             self._resolve(job.keys, got)
             pool.jobs_done += 1
             pool.texts_done += len(job.keys)
