@@ -1,4 +1,4 @@
-"""Glossaries: terms, do-not-translate spans and curated templates, kept as reviewable TSV files.
+"""The glossary model: terms, do-not-translate spans and curated templates, read from reviewable TSV files.
 
 A glossary is a folder, one per target language (``glossaries/ko/``), holding three tab-separated files, each with a
 header row; blank lines and lines starting with ``#`` are ignored, and columns may come in any order:
