@@ -33,6 +33,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from translate.errors import ConfigError
+from translate.formats.sources import Source, is_url, open_source
 from translate.languages import language_code
 
 # Option names whose values must never be printed or written (manifests, logs, reports).
@@ -68,13 +69,16 @@ class RunConfig:
         """Whether this run translates only part of each source (--limit / --sample)."""
         return self.limit is not None or self.sample is not None
 
-    def sources(self) -> list[Path]:
-        """`src` with globs expanded, in the order given; a pattern that matches nothing is an error."""
+    def sources(self) -> list[Path | Source]:
+        """`src` with globs expanded, in the order given; a pattern that matches nothing is an error. A URL
+        (``hf://``, ``https://``, other fsspec schemes) becomes a `Source`, checked to be reachable, streamed later."""
         if not self.src:
             raise ConfigError("no source given: pass --src FILE (or set src in the --config file)")
-        found: list[Path] = []
+        found: list[Path | Source] = []
         for pattern in self.src:
-            if glob.has_magic(pattern):
+            if is_url(pattern):
+                found.append(open_source(pattern))
+            elif glob.has_magic(pattern):
                 matches = sorted(glob.glob(os.path.expanduser(pattern)))
                 # A glob over a folder that also holds earlier outputs must not translate them again.
                 matches = [m for m in matches if not self.is_own_output(Path(m))]
@@ -86,24 +90,34 @@ class RunConfig:
                 if not path.exists():
                     raise ConfigError(f"--src {pattern}: no such file")
                 found.append(path)
-        return list(dict.fromkeys(found))
+        unique: dict[str, Path | Source] = {}
+        for source in found:
+            unique.setdefault(source.location if isinstance(source, Source) else str(source), source)
+        return list(unique.values())
 
-    def is_own_output(self, path: Path) -> bool:
+    def is_own_output(self, path: Path | Source) -> bool:
         """Files this tool writes: the side files of any run, the memory, and a `*.json[l]` that a manifest of this
         tool beside it lists as its output (whatever the target: a `ja_` output is no source for a `ko` run)."""
+        if isinstance(path, Source):
+            return False  # a URL: this tool never writes one
         name = path.name
         if name.endswith(SIDE_SUFFIXES) or name.endswith(MEMORY_SUFFIXES):
             return True
         return path.suffix in (".json", ".jsonl") and written_by_tool(path)
 
-    def out_dir(self, src: Path) -> Path:
-        return Path(self.out) if self.out else src.parent
+    def out_dir(self, src: Path | Source) -> Path:
+        if self.out:
+            return Path(self.out)
+        if isinstance(src, Source):
+            raise ConfigError(f"--src {src.location}: a URL source needs --out DIR (there is no folder beside it to "
+                              "write into)")
+        return src.parent
 
     def memory_path(self) -> Path:
         """Default: beside the outputs, so every run writing to one folder shares one memory."""
         if self.memory:
             return Path(self.memory)
-        base = Path(self.out) if self.out else self.sources()[0].parent
+        base = Path(self.out) if self.out else self.out_dir(self.sources()[0])
         return base / "translation_memory.sqlite"
 
 

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from translate.backends.base import Backend, create_backend
 from translate.config import RunConfig, redact, redacted_command, written_by_tool
 from translate.errors import ConfigError
+from translate.formats.sources import Source, source_size
 from translate.glossary import glossary_identity, protection_for_run
 from translate.memory import TranslationMemory
 from translate.pipeline import Pipeline, RunOptions, Segmenter, Stats, output_paths
@@ -118,7 +119,9 @@ class PlannedFile:
     paths: dict[str, Path]
 
 
-def _same_file_key(path: Path) -> str:
+def _same_file_key(path: Path | Source) -> str:
+    if isinstance(path, Source):
+        return path.location  # a URL is never one of our files
     return os.path.normcase(os.path.realpath(path))
 
 
@@ -139,7 +142,8 @@ def plan_outputs(cfg: RunConfig, sources: list[Path]) -> list[PlannedFile]:
             raise ConfigError(f"--src {src}: this is a file llava-translate wrote (an output, side file or memory), "
                               "not a source; pass the file it was made from")
         out_dir = cfg.out_dir(src)
-        paths = output_paths(src, out_dir, cfg.target, RecordReader(src, records_key=cfg.records_key).format)
+        named = Path(src.name) if isinstance(src, Source) else src  # outputs are named after the file name
+        paths = output_paths(named, out_dir, cfg.target, RecordReader(src, records_key=cfg.records_key).format)
         for path in paths.values():
             if _same_file_key(path.parent) != _same_file_key(out_dir) or path.name.startswith("."):
                 raise ConfigError(f"output name {path.name!r} would leave the output folder {out_dir}")
@@ -226,7 +230,7 @@ def run_files(job: Job, sources: list[Path], progress: RunProgress | None = None
              "command": ["python", "-m", "translate", *redacted_command(sys.argv[1:])], "glossary": job.glossary,
              **(manifest_extra or {})}
     totals = Stats()
-    progress.start(sum(path.stat().st_size for path in sources))
+    progress.start(sum(source_size(path) for path in sources))
     done_bytes = 0
     for plan in planned:
         path = plan.source
@@ -248,7 +252,7 @@ def run_files(job: Job, sources: list[Path], progress: RunProgress | None = None
         stats = job.pipeline.run_file(path, plan.out_dir, progress=on_window, manifest_extra=extra,
                                       batch_progress=on_batch)
         totals.add(stats)
-        done_bytes += path.stat().st_size
+        done_bytes += source_size(path)
         progress.advance(done_bytes, totals.records_in, totals.segments_sent)
         progress.file_done(path, plan.out_dir, stats)
     return totals

@@ -12,6 +12,7 @@ from translate.cli.app import app, console
 from translate.cli.options import JobFlags, QuietOpt, job_options
 from translate.cli.progress import FileBar, make_progress, print_totals
 from translate.config import parse_pairs
+from translate.formats.sources import source_label, source_size
 
 WorkdirOpt = typer.Option(..., "--workdir", help="Work folder shared by plan, the shards and assemble.")
 
@@ -35,12 +36,16 @@ def plan(
 
     cfg = job.load()
     sources = cfg.sources()
-    total = sum(p.stat().st_size for p in sources)
-    offsets = {p: sum(q.stat().st_size for q in sources[:i]) for i, p in enumerate(sources)}
+    sizes = [source_size(p) for p in sources]
+    total = sum(sizes)
+    offsets = {source_label(p): sum(sizes[:i]) for i, p in enumerate(sources)}
     with make_progress(quiet) as progress:
         task = progress.add_task("planning", total=total, records=0, segments=0)
-        manifest = make_plan(cfg, workdir, shards, force=force, chars_per_second=rate,
-                             progress=lambda path, done: progress.update(task, completed=offsets[path] + done))
+
+        def planned(path, done: int) -> None:
+            progress.update(task, completed=offsets[source_label(path)] + done)
+
+        manifest = make_plan(cfg, workdir, shards, force=force, chars_per_second=rate, progress=planned)
     if quiet:
         return
     counts, est = manifest["counts"], manifest["estimate"]

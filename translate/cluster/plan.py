@@ -25,7 +25,9 @@ from translate.cluster.workdir import (
 )
 from translate.config import RunConfig, redact
 from translate.errors import ConfigError
+from translate.formats.sources import source_label
 from translate.formats.writers import write_json
+
 
 class UnitWriter:
     """Streams (key, body) pairs into N balanced units: each segment goes to the unit with the fewest characters
@@ -75,7 +77,7 @@ class UnitWriter:
 def config_for_plan(cfg: RunConfig) -> dict[str, Any]:
     """The config as later stages need it: sources expanded, the memory path fixed, secrets dropped."""
     values = dataclasses.asdict(cfg)
-    values["src"] = [str(p) for p in cfg.sources()]
+    values["src"] = [source_label(p) for p in cfg.sources()]
     values["memory"] = str(cfg.memory_path())
     values["backend_options"] = redact(cfg.backend_options)
     return values

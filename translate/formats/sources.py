@@ -103,6 +103,18 @@ def open_source(spec: str | os.PathLike | Source) -> Source:
     return _fsspec_source(url, scheme)
 
 
+def source_label(source: "str | os.PathLike | Source") -> str:
+    """What messages, manifests and plans call a source: its URL, or its path as given."""
+    return source.location if isinstance(source, Source) else str(source)
+
+
+def source_size(source: "str | os.PathLike | Source") -> int:
+    """Bytes of a source for progress: 0 when a server does not say."""
+    if isinstance(source, Source):
+        return source.size or 0
+    return Path(source).stat().st_size
+
+
 def url_file_name(url: str) -> str:
     """The last path component of a URL, unquoted, without query or fragment: the name outputs are named after.
     Raises `ConfigError` when the URL names no file."""
