@@ -351,3 +351,35 @@ def test_paths_and_file_urls_stay_local(tmp_path):
         False, False, True, True]
     with pytest.raises(InputFileError, match="cannot read"):
         open_source(tmp_path / "missing.json")
+
+
+# -- a whole run from a URL -------------------------------------------------------------------------------------------
+def test_run_from_an_https_url_writes_what_a_local_run_writes(server, tmp_path, capsys):
+    from conftest import run_main
+
+    local = tmp_path / "a.json"
+    local.write_bytes(_Handler.files["a.json"])
+    assert run_main(["run", "--src", local, "--backend", "pseudo", "--out", tmp_path / "local", "-q"], capsys)[0] == 0
+    url = f"{server}/files/a.json"
+    code, _, err = run_main(["run", "--src", url, "--backend", "pseudo", "--out", tmp_path / "url", "-q"], capsys)
+    assert code == 0, err
+    assert (tmp_path / "url" / "ko_a.json").read_bytes() == (tmp_path / "local" / "ko_a.json").read_bytes()
+    manifest = json.loads((tmp_path / "url" / "ko_a.manifest.json").read_text())
+    assert manifest["source"]["path"] == url and manifest["counts"]["records_kept"] == 40
+    # A URL has no folder beside it: --out is required, and an unreachable one is exit 2 naming it.
+    code, _, err = run_main(["run", "--src", url, "--backend", "pseudo"], capsys)
+    assert code == 2 and "needs --out" in err
+    code, _, err = run_main(["run", "--src", f"{server}/files/nothing.json", "--backend", "pseudo", "--out",
+                             tmp_path / "x"], capsys)
+    assert code == 2 and "nothing.json" in err
+
+
+def test_run_from_the_hub_through_hffilesystem(server, tmp_path, capsys, monkeypatch):
+    from conftest import run_main
+
+    monkeypatch.setenv("HF_ENDPOINT", server)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    url = "hf://datasets/liuhaotian/LLaVA-Pretrain/blip_laion_cc_sbu_558k.json"
+    code, _, err = run_main(["run", "--src", url, "--backend", "pseudo", "--out", tmp_path / "hub", "-q"], capsys)
+    assert code == 0, err
+    assert len(json.loads((tmp_path / "hub" / "ko_blip_laion_cc_sbu_558k.json").read_text())) == 40

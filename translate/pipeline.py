@@ -32,6 +32,7 @@ from translate import __version__
 from translate.backends.base import Backend, RecordTexts, iter_batches
 from translate.errors import BackendError, ConfigError, InputFileError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
+from translate.formats.sources import Source
 from translate.formats.records import (
     FieldPath,
     field_name,
@@ -678,14 +679,16 @@ class Pipeline:
         self.translator = SegmentTranslator(backend, memory, self.segmenter)
         self.assembler = Assembler(self.protector, checker or QualityChecker(options.target_lang, options.qc))
 
-    def run_file(self, src: str | Path, out_dir: str | Path | None = None,
+    def run_file(self, src: str | Path | Source, out_dir: str | Path | None = None,
                  progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None,
                  batch_progress: Callable[[int, int, int, Stats], None] | None = None) -> Stats:
         """`batch_progress(bytes_read, texts_done, texts_missing, stats)`: after each stored backend batch."""
-        src = Path(src)
-        reader = RecordReader(src, records_key=self.options.records_key)
-        out_dir = Path(out_dir) if out_dir is not None else src.parent
-        paths = output_paths(src, out_dir, self.options.target_lang, reader.format)
+        reader = RecordReader(src if isinstance(src, Source) else Path(src), records_key=self.options.records_key)
+        # A URL is named by its file name and called by its URL in every log; a local path as before.
+        src = reader.location if isinstance(src, Source) else Path(src)
+        named = Path(reader.name) if isinstance(src, str) else src
+        out_dir = Path(out_dir) if out_dir is not None else named.parent
+        paths = output_paths(named, out_dir, self.options.target_lang, reader.format)
         for p in paths.values():
             remove_stale_temporaries(out_dir, p.name)
         started = time.time()
@@ -1055,7 +1058,7 @@ def plan(sources: Iterable[str | Path], segmenter: Segmenter, memory: Translatio
     seen = KeySet()
     try:
         for src in sources:
-            src = Path(src)
+            src = src if isinstance(src, Source) else Path(src)
             counts.files += 1
             reader = RecordReader(src, records_key=records_key)
             for items in _windows(reader, window):
