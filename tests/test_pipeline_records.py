@@ -151,3 +151,25 @@ def test_run_rows_keep_languages_and_spans_and_a_rerun_counts_hits_by_origin(tmp
     assert second.segments_sent == 0 and second.hits_by_origin == {"pseudo/v1": 2}
     manifest = json.loads((tmp_path / "b" / "ko_code.manifest.json").read_text())
     assert manifest["counts"]["hits_by_origin"] == {"pseudo/v1": 2}
+
+
+def test_quality_estimation_scores_every_turn_and_rejects_below_the_threshold(tmp_path, capsys):
+    """`--qe roundtrip-chrf` with the pseudo backend translating back: pseudo leaves Hangul alone, so the round
+    trip of a translated turn is far from its English source and scores low."""
+    from conftest import run_main
+
+    src = tmp_path / "src.json"
+    src.write_text(json.dumps(RECORDS))
+    config = tmp_path / "qe.toml"
+    config.write_text('[qc.qe.options]\nbackend = "pseudo"\n')
+    base = ["run", "--src", src, "--backend", "pseudo", "--config", config, "-q", "--qe", "roundtrip-chrf"]
+    code, _, err = run_main([*base, "--out", tmp_path / "scored"], capsys)
+    assert code == 0, err
+    rows = [json.loads(line) for line in (tmp_path / "scored" / "ko_src.qc.jsonl").read_text().splitlines()]
+    scores = [row["qe"] for row in rows if row.get("qe") is not None]
+    assert len(scores) == len(rows) and all(0 <= s < 0.5 for s in scores)
+    assert json.loads((tmp_path / "scored" / "ko_src.manifest.json").read_text())["counts"]["records_kept"] == 3
+    code, _, err = run_main([*base, "--qe-threshold", "0.5", "--out", tmp_path / "strict"], capsys)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "strict" / "ko_src.manifest.json").read_text())
+    assert manifest["counts"]["records_rejected"] == 3 and manifest["counts"]["reasons"]["qe_low"] == len(scores)

@@ -46,6 +46,7 @@ from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, OutputSe
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
 from translate.qc import HARD_REASONS, QualityChecker, TurnCheck, record_check, write_qc_rows
+from translate.qc.qe import QeStage
 from translate.reasons import Reason
 
 ON_REJECT = ("drop", "keep-source", "keep")
@@ -574,6 +575,30 @@ class EngineThread:
 REJECTED_RECORD_CAP = 64 * 1024
 
 
+def score_window(qe: QeStage, built: list[tuple[PreparedRecord, dict[str, Any] | None, list[Reason], list]]) -> None:
+    """Quality estimation over a window: one scorer call for the translated turns of every record that is not
+    already broken; each score goes on its turn's QC log row, and a score below the threshold adds `qe_low` to the
+    record's reasons."""
+    pairs: list[tuple[str, str]] = []
+    where: list[tuple[int, int]] = []
+    for i, (rec, record, reasons, turns) in enumerate(built):
+        if record is None or any(r.code in HARD_REASONS for r in reasons):
+            continue
+        sources = {field_name(f.path): f.value for f in rec.fields if f.key is not None}
+        outputs = {field_name(path): value for path, _, value in translatable_fields(record)}
+        for j, (_, name, _) in enumerate(turns):
+            if name in sources and name in outputs:
+                pairs.append((sources[name], outputs[name]))
+                where.append((i, j))
+    for (i, j), score in zip(where, qe.score_window(pairs)):
+        reasons, turns = built[i][2], built[i][3]
+        role, name, check = turns[j]
+        check, low = qe.apply(check, score, name)
+        turns[j] = (role, name, check)
+        if low is not None:
+            reasons.append(low)
+
+
 def output_paths(src: Path, out_dir: Path, target_lang: str, fmt: str) -> dict[str, Path]:
     stem = f"{target_lang}_{src.stem}"
     ext = ".json" if fmt == "json" else ".jsonl"
@@ -678,6 +703,8 @@ class Pipeline:
                                    backend.fingerprint(), templates)
         self.translator = SegmentTranslator(backend, memory, self.segmenter)
         self.assembler = Assembler(self.protector, checker or QualityChecker(options.target_lang, options.qc))
+        # Optional quality estimation (`[qc.qe]`); None, the default, leaves the assemble stage as it always was.
+        self.qe = QeStage.from_config((options.qc or {}).get("qe"), options.source_lang, options.target_lang)
 
     def run_file(self, src: str | Path | Source, out_dir: str | Path | None = None,
                  progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None,
@@ -983,9 +1010,20 @@ class FileFlow:
         out, rejected, qc_log = self.out, self.rejected, self.qc_log
         assembler, found, done = self.pipeline.assembler, win.found, self.engine.done
         policy = self.pipeline.options.on_reject
+        # First every record of the window is rebuilt and checked, then (with quality estimation on) the window's
+        # turns are scored in one call, then everything is written in order.
+        built: list[tuple[PreparedRecord, dict[str, Any] | None, list[Reason], list]] = []
         for rec in win.prepared:
             if done:
                 self._settle(block=False)
+            if rec.problems:
+                built.append((rec, None, [], []))
+                continue
+            record, reasons = assembler.assemble(rec, found)
+            built.append((rec, record, reasons, assembler.turns))
+        if self.pipeline.qe is not None:
+            score_window(self.pipeline.qe, built)
+        for rec, record, reasons, turns in built:
             stats.records_in += 1
             if survey is not None and rec.item.error is None:  # an unparseable JSONL line says nothing of the shape
                 survey.add(rec.item.record, rec.problems)
@@ -1000,12 +1038,11 @@ class FileFlow:
                 write_qc_rows(qc_log, src, rec.item.index, record_id(rec.item.record),
                               [(None, "", record_check([p.code for p in rec.problems]))], "rejected")
                 continue
-            record, reasons = assembler.assemble(rec, found)
             rid = record_id(rec.item.record)
             if not reasons:
                 stats.records_kept += 1
                 out.write(record)
-                write_qc_rows(qc_log, src, rec.item.index, rid, assembler.turns, "kept")
+                write_qc_rows(qc_log, src, rec.item.index, rid, turns, "kept")
                 continue
             stats.reasons.update(r.code for r in reasons)
             reason_dicts = [r.as_dict() for r in reasons]
@@ -1020,7 +1057,7 @@ class FileFlow:
                 out.write(rec.item.record if policy == "keep-source" else record)
                 rejected.write(_rejection(src, rec, reason_dicts, record, policy))
                 verdict = "kept-source" if policy == "keep-source" else "kept-flagged"
-            write_qc_rows(qc_log, src, rec.item.index, rid, assembler.turns, verdict)
+            write_qc_rows(qc_log, src, rec.item.index, rid, turns, verdict)
 
 
 @dataclass

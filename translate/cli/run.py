@@ -16,8 +16,13 @@ from translate.cli.progress import FileBar, print_totals
 def run(
     job: JobFlags,
     quiet: bool = QuietOpt,
-    engine: str = typer.Option("local", "--engine", help="local | ray (the translate stage on Ray Data actors)."),
-    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Ray: actors (default: one per GPU)."),
+    engine: str = typer.Option("local", "--engine", help="local | ray | slurm (where the translate stage runs)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Ray: actors (default: one per GPU); "
+                                              "slurm: array tasks."),
+    qe: Optional[str] = typer.Option(None, "--qe", help="Quality estimation: a scorer (e.g. roundtrip-chrf) whose "
+                                     "score per turn goes into the QC log (same as [qc.qe] scorer = NAME)."),
+    qe_threshold: Optional[float] = typer.Option(None, "--qe-threshold", help="Reject a turn scored below this "
+                                                 "(reason qe_low)."),
 ) -> None:
     """Translate LLaVA file(s) end to end: plan, translate, assemble. Writes <target>_<name>.json beside a
     .rejected.jsonl and a .manifest.json."""
@@ -26,6 +31,10 @@ def run(
     from translate.runtime import open_job, plan_outputs, run_files
 
     cfg = job.load()
+    if qe is not None or qe_threshold is not None:
+        table = dict(cfg.qc.get("qe") or {})
+        table.update({k: v for k, v in (("scorer", qe), ("threshold", qe_threshold)) if v is not None})
+        cfg.qc = {**cfg.qc, "qe": table}
     sources = cfg.sources()
     # Every output is planned (collisions, sources, files we did not write) before a backend or memory is opened.
     plan_outputs(cfg, sources)
