@@ -26,7 +26,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import synthetic  # noqa: E402
+import synthetic
 
 WORK = HERE / "_work"
 

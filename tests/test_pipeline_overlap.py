@@ -11,7 +11,14 @@ from translate.backends.pseudo import PseudoBackend, pseudo_localise
 from translate.errors import BackendError
 from translate.formats.readers import RecordReader
 from translate.memory import TranslationMemory
-from translate.pipeline import EngineThread, FileFlow, Pipeline, RunOptions, Segmenter, collect_segments
+from translate.pipeline import (
+    EngineThread,
+    FileFlow,
+    Pipeline,
+    RunOptions,
+    Segmenter,
+    collect_segments,
+)
 from translate.protect import Protector
 
 

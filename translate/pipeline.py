@@ -24,15 +24,15 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from translate import __version__
 from translate.backends.base import Backend, RecordTexts, iter_batches
 from translate.errors import BackendError, ConfigError, InputFileError, TranslateError
 from translate.formats.readers import RecordReader, SourceItem
-from translate.formats.sources import Source
 from translate.formats.records import (
     FieldPath,
     field_name,
@@ -41,11 +41,24 @@ from translate.formats.records import (
     validate,
     with_values,
 )
+from translate.formats.sources import Source
 from translate.formats.survey import SchemaSurvey
-from translate.formats.writers import JsonArrayWriter, JsonLinesWriter, OutputSet, remove_stale_temporaries, write_json
+from translate.formats.writers import (
+    JsonArrayWriter,
+    JsonLinesWriter,
+    OutputSet,
+    remove_stale_temporaries,
+    write_json,
+)
 from translate.memory import KeySet, TranslationMemory, segment_key
 from translate.protect import Protected, Protector, SpanLost
-from translate.qc import HARD_REASONS, QualityChecker, TurnCheck, record_check, write_qc_rows
+from translate.qc import (
+    HARD_REASONS,
+    QualityChecker,
+    TurnCheck,
+    record_check,
+    write_qc_rows,
+)
 from translate.qc.qe import QeStage
 from translate.reasons import Reason
 
@@ -79,7 +92,7 @@ class Stats:
     # Memory hits per origin of the stored row ("import:kollava", "nllb/…", "template"): what was paid for where.
     hits_by_origin: Counter = field(default_factory=Counter)
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         for name, value in asdict(other).items():
             if name in ("reasons", "hits_by_origin"):
                 getattr(self, name).update(getattr(other, name))
@@ -92,7 +105,7 @@ class Stats:
         out["hits_by_origin"] = dict(sorted(self.hits_by_origin.items()))
         return out
 
-    def count_segments(self, segments: "SegmentCounts") -> None:
+    def count_segments(self, segments: SegmentCounts) -> None:
         self.segments_total += segments.total
         self.segments_empty += segments.empty
         self.segments_templates += segments.templates
@@ -156,7 +169,7 @@ class SegmentCounts:
     spans: dict[bytes, tuple] = field(default_factory=dict)
 
 
-def collect_segments(fields: Iterable[Any], segmenter: "Segmenter") -> SegmentCounts:
+def collect_segments(fields: Iterable[Any], segmenter: Segmenter) -> SegmentCounts:
     """The one prepare → count → collect step shared by the pipeline, `plan` and the prompt folders. `fields`: any
     objects with `.key` (None: nothing to translate) and `.protected`."""
     counts = SegmentCounts({})
@@ -373,7 +386,7 @@ def _backend_call(backend: Backend, call: Callable[[], Any]) -> Any:
         return call()
     except TranslateError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a plug-in or CUDA error becomes a BackendError (exit 5)
         raise BackendError(
             f"backend {backend.name} failed: {type(exc).__name__}: {exc}. Everything translated before is in the "
             "translation memory; rerun the same command to resume."
@@ -561,7 +574,7 @@ class EngineThread:
                 return
             try:
                 outcome = Outcome(job, job.call(), None)
-            except BaseException as exc:  # handed to the caller's thread, which raises it as it would have
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread, which raises it
                 outcome = Outcome(job, None, exc)
             self.done.append(outcome)
             self._ready.set()
@@ -812,7 +825,7 @@ class _Pool:
     jobs_done: int = 0
     texts_done: int = 0
 
-    def per_window(self) -> list["_Pool"]:
+    def per_window(self) -> list[_Pool]:
         """This pool cut at its windows: sent one after another, the first windows can be written while the engine
         translates the last ones (what the end of a file wants; a look-ahead sorts more but returns all at once)."""
         parts, start = [], 0
@@ -831,7 +844,7 @@ class FileFlow:
     writing. A segment in flight for one window that a later window also needs is not sent again: the later window
     waits for it (and counts it as a memory hit, as it would have found it there)."""
 
-    def __init__(self, pipeline: "Pipeline", src: Path, stats: Stats, seen: KeySet, writers: tuple,
+    def __init__(self, pipeline: Pipeline, src: Path, stats: Stats, seen: KeySet, writers: tuple,
                  survey: SchemaSurvey | None):
         self.pipeline = pipeline
         self.src = src
