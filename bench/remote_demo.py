@@ -1,4 +1,4 @@
-"""DeepL and Google runs against the local protocol servers in tests/fakes/, plus `estimate` figures.
+"""DeepL and Google runs against the local protocol servers in tests/support/fakes/, plus `estimate` figures.
 
     python bench/remote_demo.py [--records N] [--instruct-records N]
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import deepl  # noqa: E402

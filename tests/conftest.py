@@ -12,6 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT / "bench"))
+# Test helpers (fakes of remote services, fixture builders) live in tests/support/ and are imported by name.
+sys.path.insert(0, str(ROOT / "tests" / "support"))
 
 import synthetic  # noqa: E402  (bench/synthetic.py: deterministic instruct-like records)
 

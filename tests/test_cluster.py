@@ -239,7 +239,7 @@ def test_shard_comes_from_slurm_array_task_id(tmp_path, sources, monkeypatch, ca
 
 
 def test_nllb_shards_match_a_single_run(tmp_path, blip_excerpt, request):
-    """The tiny copy-model NLLB (tests/nllb_support.py), built once per session: plan on one backend instance, two
+    """The tiny copy-model NLLB (tests/support/nllb_support.py), built once per session: plan on one backend instance, two
     shards on others, and the planned fingerprint must match theirs."""
     pytest.importorskip("ctranslate2")
     pytest.importorskip("sentencepiece")

@@ -1,4 +1,4 @@
-"""tests/fakes/deepl_server.py speaks DeepL's protocol: the real `deepl` client and plain HTTP (form bodies) agree
+"""tests/support/fakes/deepl_server.py speaks DeepL's protocol: the real `deepl` client and plain HTTP (form bodies) agree
 with it, and each injected fault shows up as the real service's status code."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tests/fakes/google_server.py answers googletrans's `translate_a/single` in the real array format; the real
+"""tests/support/fakes/google_server.py answers googletrans's `translate_a/single` in the real array format; the real
 googletrans client (pointed at it through the backend's redirecting transport) parses it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""tests/fakes/openai_server.py speaks the OpenAI chat protocol: raw HTTP and the official client agree with it, and
+"""tests/support/fakes/openai_server.py speaks the OpenAI chat protocol: raw HTTP and the official client agree with it, and
 each injected fault shows up as a real server or model shows it."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The NLLB backend on a real (tiny, hand-built) CTranslate2 model: loading, tokenising, batching, prefix stripping,
 detokenising, sentence splitting, placeholders, options, model resolution and the command line end to end.
 
-The tiny model copies its input (tests/nllb_support.py), so a correct pipeline gives back exactly what it sent.
+The tiny model copies its input (tests/support/nllb_support.py), so a correct pipeline gives back exactly what it sent.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Pinned NLLB models: resolution from the Hugging Face cache and from a Hub stand-in on 127.0.0.1, checked against
 their pinned sizes and SHA-256, assembled once into the tool's cache, and refused when a file is not the pinned one.
 
-The stand-in pin is the tiny copy model (tests/nllb_support.py) split over two repositories, as a converted repository
+The stand-in pin is the tiny copy model (tests/support/nllb_support.py) split over two repositories, as a converted repository
 without the SentencePiece model would be: the weights from one, the tokenizer from "the original".
 """
 

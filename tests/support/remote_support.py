@@ -1,4 +1,4 @@
-"""Helpers for tests of the remote backends (DeepL, Google) against the local fakes in tests/fakes/."""
+"""Helpers for tests of the remote backends (DeepL, Google) against the local fakes in tests/support/fakes/."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from translate.protect import image_layout
 from conftest import run_main  # noqa: F401  (re-exported for the tests that import it from here)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 KEY = "fake-secret-key-0123:fx"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from translate.glossary import DNT_FILE, TEMPLATES_FILE, TERMS_FILE
 from conftest import run_main  # noqa: F401  (re-exported for the tests that import it from here)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "glossaries" / "ko"
 
 

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURE = Path(__file__).parent / "fixtures" / "parallel_ko"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "parallel_ko"
 
 # Which reason codes rightly fire on each kind of corruption; the first is the one the kind is about.
 # The meaning-level codes are right on a corrupted turn too when it really lost what they look for (a sentence, a

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LANG_CODES = ["eng_Latn", "kor_Hang", "jpn_Jpan", "zho_Hans", "vie_Latn", "fra_Latn", "deu_Latn"]
 POSITIONS = 192
 FFN = 8
