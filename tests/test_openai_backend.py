@@ -504,8 +504,6 @@ def test_kill_during_a_concurrent_run_then_rerun_is_byte_identical(tmp_path):
     assert (out / "ko_instruct.json").read_bytes() == (ref / "ko_instruct.json").read_bytes()
 
 
-@pytest.mark.skipif("record_context" not in (ROOT / "translate" / "pipeline.py").read_text(),
-                    reason="the pipeline does not group segments by record yet")
 def test_a_run_sends_the_turns_of_one_record_together(tmp_path, fake, capsys):
     src = llava_file(tmp_path / "mini.json", n_captions=0)
     assert _run(src, tmp_path / "out", fake, capsys, records_per_request=1)[0] == 0
