@@ -141,6 +141,22 @@ def test_repeated_sentences_are_translated_once(tiny_model):
     assert b.usage()["sentences"] == 3 and b.usage()["sentences_unique"] == 1
 
 
+def test_a_sentence_translated_in_an_earlier_call_is_not_decoded_again(tiny_model, monkeypatch):
+    import translate.backends.nllb as nllb
+
+    b = Recording("en", "ko", model=str(tiny_model), device="cpu")
+    first = b.translate(["The dog runs. The cat sleeps."])
+    second = b.translate(["The cat sleeps. A bird sings.", "The dog runs."])
+    assert b.sent == [["The dog runs.", "The cat sleeps."], ["A bird sings."]]
+    assert first == ["The dog runs. The cat sleeps."] and second == ["The cat sleeps. A bird sings.", "The dog runs."]
+    assert b.counters["sentences_cached"] == 2
+    # The cache is bounded: the oldest sentence goes first.
+    monkeypatch.setattr(nllb, "SENTENCE_CACHE", 2)
+    b.translate(["One more here."])
+    assert list(b._sentence_cache) == ["The dog runs.", "One more here."]
+    b.close()
+
+
 def test_long_sentences_are_cut_before_they_reach_the_model(tiny_model):
     b = Recording("en", "ko", model=str(tiny_model), device="cpu", max_sentence_chars=40)
     text = "The cat is sitting on a mat, and the dog is sleeping near the door, and the bird sings."

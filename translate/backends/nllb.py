@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 import time
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,10 @@ def check_options(device: str, compute_type: str, repetition_penalty: float, dec
         raise ConfigError("repetition_penalty and decoding_ratio must be positive")
 
 
+# Sentence translations kept across `translate` calls (about 200 bytes each: some 40 MB at most).
+SENTENCE_CACHE = 200_000
+
+
 class NLLBBackend(Backend):
     name = "nllb"
     requires = ("ctranslate2", "sentencepiece")
@@ -182,7 +187,8 @@ class NLLBBackend(Backend):
         self._translator = None
         self._sp = None
         self.model_path: Path | None = None
-        self.counters = {"calls": 0, "sentences": 0, "sentences_unique": 0, "source_tokens": 0,
+        self._sentence_cache: OrderedDict[str, str] = OrderedDict()
+        self.counters = {"calls": 0, "sentences": 0, "sentences_unique": 0, "sentences_cached": 0, "source_tokens": 0,
                          "target_tokens": 0, "batches": 0}
         self.seconds_loading = 0.0
 
@@ -260,10 +266,21 @@ class NLLBBackend(Backend):
             for sentence in sentences(chunks):
                 unique.setdefault(sentence, None)
                 self.counters["sentences"] += 1
-        order = list(unique)
-        translated = dict(zip(order, self.translate_sentences(order)))
+        # LLaVA's answers share many sentences across segments ("The image shows …"): a sentence translated in an
+        # earlier call is not decoded again. The per-call dedup already assumes a sentence translates the same in any
+        # batch, so this changes no output, only how often the GPU decodes the same sentence.
+        cache = self._sentence_cache
+        order = [s for s in unique if s not in cache]
+        translated = {s: cache[s] for s in unique if s in cache}
+        translated.update(zip(order, self.translate_sentences(order)))
+        for sentence in unique:
+            cache[sentence] = translated[sentence]
+            cache.move_to_end(sentence)
+        while len(cache) > SENTENCE_CACHE:
+            cache.popitem(last=False)
         self.counters["calls"] += 1
         self.counters["sentences_unique"] += len(order)
+        self.counters["sentences_cached"] += len(unique) - len(order)
         return [self._join(chunks, [translated[s] for s in sentences(chunks)]) for chunks in plans]
 
     def _join(self, chunks: list[Chunk], translations: list[str]) -> str:
@@ -375,3 +392,4 @@ class NLLBBackend(Backend):
     def close(self) -> None:
         self._translator = None
         self._sp = None
+        self._sentence_cache.clear()
