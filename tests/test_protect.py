@@ -162,3 +162,15 @@ def test_dropping_any_placeholder_is_detected(value, data):
     i = data.draw(st.integers(0, len(p.spans) - 1))
     with pytest.raises(SpanLost):
         pr.restore(p, p.body.replace(BRACKETS.render(i, p.spans[i]), "", 1))
+
+
+def test_the_one_xml_style_reads_back_what_tag_handling_engines_return():
+    """Either quote style, spaces in the tags and any entity in the carried span: DeepL returns all of these."""
+    from translate.protect import XML_KEEP, Protector
+
+    protector = Protector(style=XML_KEEP)
+    protected = protector.protect("Run `a<b && c` now.")
+    assert protected.body == 'Run <x i="0">`a&lt;b &amp;&amp; c`</x> now.'
+    for answer in ('지금 <x i="0">`a&lt;b &amp;&amp; c`</x> 실행', "지금 <x i='0'>`a&#60;b &#x26;&amp; c`</x> 실행",
+                   '지금 <x i = "0" >`a&lt;b &amp;&amp; c`</x > 실행'):
+        assert protector.restore(protected, answer) == "지금 `a<b && c` 실행"

@@ -18,8 +18,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Protocol
-from xml.sax.saxutils import escape as xml_escape
-from xml.sax.saxutils import unescape as xml_unescape
 
 IMAGE_TOKEN = "<image>"
 
@@ -71,13 +69,37 @@ class BracketStyle:
         return None
 
 
+_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def xml_unescape(text: str) -> str:
+    """The five XML entities and numeric character references, nothing else (no HTML named entities)."""
+
+    def one(m: re.Match[str]) -> str:
+        e = m.group(0)[1:-1]
+        if e.startswith("#x"):
+            return chr(int(e[2:], 16))
+        if e.startswith("#"):
+            return chr(int(e[1:]))
+        return _NAMED[e]
+
+    return _ENTITY.sub(one, text)
+
+
+def xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class XmlKeepStyle:
     """``<x i="0">span</x>``: for engines with XML tag handling that can be told to leave a tag's content alone
-    (DeepL's ``ignore_tags``). The span travels inside the tag and must come back unchanged."""
+    (DeepL's ``ignore_tags``). The span travels inside the tag and must come back unchanged. Read back tolerantly:
+    either quote style around the index, spaces inside the tags, and any XML entity or character reference in the
+    carried content (compared after decoding, so the span must still come back byte for byte)."""
 
     name = "xml"
     tag = "x"
-    pattern = re.compile(r"<x\s+i\s*=\s*\"(?P<i>\d+)\"\s*>(?P<body>.*?)</x\s*>", re.S)
+    pattern = re.compile(r"<x\s+i\s*=\s*([\"'])(?P<i>\d+)\1\s*>(?P<body>.*?)</x\s*>", re.S)
 
     def render(self, index: int, span: Span) -> str:
         return f'<x i="{index}">{xml_escape(span.source)}</x>'

@@ -19,12 +19,11 @@ import hashlib
 import json
 import logging
 import os
-import re
 from typing import Any, ClassVar
 
 from translate.backends.base import Backend, Capabilities
 from translate.errors import AuthenticationError, BackendError, ConfigError, QuotaExceededError
-from translate.protect import Span, XmlKeepStyle
+from translate.protect import XML_KEEP, XmlKeepStyle, xml_escape, xml_unescape
 from translate.retry import Backoff
 
 log = logging.getLogger("translate.backends.deepl")
@@ -43,47 +42,11 @@ MODEL_TYPES = ("quality_optimized", "prefer_quality_optimized", "latency_optimiz
 # ISO codes whose DeepL target needs a variant.
 _TARGET_VARIANTS = {"en": "EN-US", "pt": "PT-BR", "zh": "ZH-HANS"}
 
-_ENTITY = re.compile(r"&(?:amp|lt|gt|quot|apos|#\d+|#x[0-9A-Fa-f]+);")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+# One XML placeholder style for every engine with tag handling (translate.protect.XML_KEEP).
+DEEPL_XML = XML_KEEP
 
 
-def xml_unescape(text: str) -> str:
-    """The five XML entities and numeric character references, nothing else (no HTML named entities)."""
-
-    def one(m: re.Match[str]) -> str:
-        e = m.group(0)[1:-1]
-        if e.startswith("#x"):
-            return chr(int(e[2:], 16))
-        if e.startswith("#"):
-            return chr(int(e[1:]))
-        return _NAMED[e]
-
-    return _ENTITY.sub(one, text)
-
-
-def xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class DeepLXmlStyle(XmlKeepStyle):
-    """``<x i="0">span</x>``, read back tolerantly: either quote style around the index, spaces inside the tags,
-    and any XML entity or character reference in the carried content (it is compared after decoding, so the span
-    must still come back byte for byte)."""
-
-    name = "xml"
-    pattern = re.compile(r"<x\s+i\s*=\s*([\"'])(?P<i>\d+)\1\s*>(?P<body>.*?)</x\s*>", re.S)
-
-    def render(self, index: int, span: Span) -> str:
-        return f'<x i="{index}">{xml_escape(span.source)}</x>'
-
-    def carried(self, match: re.Match[str]) -> str | None:
-        return xml_unescape(match.group("body"))
-
-
-DEEPL_XML = DeepLXmlStyle()
-
-
-def to_xml(style: DeepLXmlStyle, body: str) -> str:
+def to_xml(style: XmlKeepStyle, body: str) -> str:
     """Escape the prose between placeholders; the placeholders themselves are already valid XML."""
     out, last = [], 0
     for m in style.pattern.finditer(body):
@@ -94,7 +57,7 @@ def to_xml(style: DeepLXmlStyle, body: str) -> str:
     return "".join(out)
 
 
-def from_xml(style: DeepLXmlStyle, text: str) -> str:
+def from_xml(style: XmlKeepStyle, text: str) -> str:
     """Decode entities in the prose; placeholders stay as DeepL returned them (restore checks their content)."""
     out, last = [], 0
     for m in style.pattern.finditer(text):
@@ -127,7 +90,7 @@ class DeepLBackend(Backend):
     name = "deepl"
     requires = ("deepl",)
     extra = "deepl"
-    placeholder: ClassVar[DeepLXmlStyle] = DEEPL_XML
+    placeholder: ClassVar[XmlKeepStyle] = XML_KEEP
     capabilities = Capabilities(billed=True, native_glossary=True)
     max_batch_texts = MAX_TEXTS
     # Characters per batch; the byte limit is enforced again on the encoded request (non-ASCII text grows).
