@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
-from translate.cluster.workdir import Workdir, is_done
+from translate.cluster.workdir import Workdir, is_done, load_plan
 from translate.errors import ConfigError
 
 # (segments done, segments in all) as the work goes on.
@@ -19,7 +19,7 @@ ProgressCallback = Callable[[int, int], None]
 
 
 class Executor:
-    """Base class. Subclasses set `name` and implement `run`."""
+    """Base class. Subclasses set `name` and implement `run_pending`."""
 
     name: ClassVar[str] = "base"
 
@@ -32,6 +32,18 @@ class Executor:
         """Translate the unfinished shards of the plan in `workdir` (all, or those in `shards`). `extra_options`:
         backend options for this stage only (secrets, a device), never written down. Returns a summary with at
         least `shards` (the ones worked on), `skipped` and `translated`."""
+        wd = Workdir(workdir)
+        plan = load_plan(wd.root)
+        selected, pending = pending_shards(wd, plan, shards)
+        summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
+        if pending:
+            summary.update(self.run_pending(wd, plan, pending, extra_options, progress))
+        return summary
+
+    def run_pending(self, wd: Workdir, plan: dict[str, Any], pending: list[int],
+                    extra_options: dict[str, Any] | None, progress: ProgressCallback | None) -> dict[str, Any]:
+        """Translate the `pending` shards (never empty, each checked against the plan); returns what goes into the
+        summary beyond `run`'s own keys, at least `translated`."""
         raise NotImplementedError
 
 

@@ -21,13 +21,12 @@ from translate.cluster.workdir import (
     WORK_FLUSH_SECONDS,
     Workdir,
     config_from_plan,
-    load_plan,
     plan_folder,
     remaining,
     write_parquet,
 )
 from translate.errors import BackendError, ConfigError, TranslateError
-from translate.executors.base import Executor, ProgressCallback, pending_shards
+from translate.executors.base import Executor, ProgressCallback
 
 
 class TranslateWorker:
@@ -105,14 +104,9 @@ class RayExecutor(Executor):
     def default_shards(self) -> int:
         return max(1, self.concurrency or 1)
 
-    def run(self, workdir: str | Path, shards: list[int] | None = None, extra_options: dict[str, Any] | None = None,
-            progress: ProgressCallback | None = None) -> dict[str, Any]:
-        wd = Workdir(workdir)
-        plan = load_plan(wd.root)
-        selected, pending = pending_shards(wd, plan, shards)
-        summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
-        if not pending:
-            return summary
+    def run_pending(self, wd: Workdir, plan: dict[str, Any], pending: list[int],
+                    extra_options: dict[str, Any] | None, progress: ProgressCallback | None) -> dict[str, Any]:
+        summary: dict[str, Any] = {"translated": 0}
         started = time.time()
         resume_dir = wd.root / "resume"
         shutil.rmtree(resume_dir, ignore_errors=True)

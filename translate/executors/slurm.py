@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 from typing import Any
 
-from translate.cluster.workdir import Workdir, array_spec, load_plan
+from translate.cluster.workdir import Workdir, array_spec
 from translate.errors import BackendError, ConfigError
-from translate.executors.base import Executor, ProgressCallback, pending_shards
+from translate.executors.base import Executor, ProgressCallback
 
 __all__ = ["SlurmExecutor", "array_spec", "array_task_id", "submit_commands"]
 
@@ -63,14 +62,8 @@ class SlurmExecutor(Executor):
     def default_shards(self) -> int:
         return self.shards
 
-    def run(self, workdir: str | Path, shards: list[int] | None = None, extra_options: dict[str, Any] | None = None,
-            progress: ProgressCallback | None = None) -> dict[str, Any]:
-        wd = Workdir(workdir)
-        plan = load_plan(wd.root)
-        selected, pending = pending_shards(wd, plan, shards)
-        summary: dict[str, Any] = {"skipped": len(selected) - len(pending), "shards": pending, "translated": 0}
-        if not pending:
-            return summary
+    def run_pending(self, wd: Workdir, plan: dict[str, Any], pending: list[int],
+                    extra_options: dict[str, Any] | None, progress: ProgressCallback | None) -> dict[str, Any]:
         if shutil.which(self.sbatch) is None:
             raise ConfigError(f"--engine slurm needs `{self.sbatch}` on PATH (run this on a Slurm login node), or "
                               f"submit by hand: {'; '.join(submit_commands(str(wd.root), plan['shards']['count']))}")
@@ -82,6 +75,4 @@ class SlurmExecutor(Executor):
             raise BackendError(f"the Slurm array job for shards {array} failed ({' '.join(command)}: "
                                f"{tail[-1] if tail else f'exit {done.returncode}'}); finished shards are kept, "
                                f"rerun to resume")
-        summary["translated"] = sum(plan["shards"]["segments"][i] for i in pending)
-        summary["job"] = done.stdout.strip()
-        return summary
+        return {"translated": sum(plan["shards"]["segments"][i] for i in pending), "job": done.stdout.strip()}
