@@ -13,6 +13,7 @@ from translate.formats.writers import (
     AtomicFile,
     JsonArrayWriter,
     JsonLinesWriter,
+    dumps,
     remove_stale_temporaries,
     write_json,
 )
@@ -92,3 +93,24 @@ def test_finite_floats_and_big_integers_are_written_as_before(tmp_path):
         w.write(record)
     expected = "[\n" + json.dumps(record, ensure_ascii=False, separators=(", ", ": ")) + "\n]\n"
     assert (tmp_path / "a.json").read_text() == expected
+
+
+@pytest.mark.parametrize("writer_cls", [JsonArrayWriter, JsonLinesWriter])
+def test_encoded_records_give_the_same_bytes_as_records_written_one_by_one(tmp_path, writer_cls):
+    """A worker process sends records already encoded; mixed with `write` in any grouping, the file is the same."""
+    records = [{"id": str(i), "v": "값 \ud800" if i == 3 else i} for i in range(7)]
+    with writer_cls(tmp_path / "one") as out:
+        for record in records:
+            out.write(record)
+    with writer_cls(tmp_path / "grouped") as out:
+        out.write_encoded([])
+        out.write_encoded([dumps(r) for r in records[:3]])
+        out.write(records[3])
+        out.write_encoded([dumps(r) for r in records[4:]])
+        out.write_encoded([])
+    assert (tmp_path / "grouped").read_bytes() == (tmp_path / "one").read_bytes()
+    with writer_cls(tmp_path / "empty") as out:
+        out.write_encoded([])
+    with writer_cls(tmp_path / "none"):
+        pass
+    assert (tmp_path / "empty").read_bytes() == (tmp_path / "none").read_bytes()

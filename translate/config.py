@@ -63,6 +63,9 @@ class RunConfig:
     limit: int | None = None  # only the first N records of each source (a preview; see docs/robustness.md)
     sample: int | None = None  # only N records of each source, a deterministic random subset chosen by `seed`
     seed: int = 0
+    # Worker processes for prepare and assemble; None: one per core (at most 8), for files of 8 MiB or more. Never changes
+    # the output, so no manifest or plan records it.
+    workers: int | None = None
 
     @property
     def partial(self) -> bool:
@@ -165,6 +168,7 @@ _TYPES: dict[str, tuple[Any, str, int | None]] = {
     "limit": (int, "a whole number of at least 1", 1),
     "sample": (int, "a whole number of at least 1", 1),
     "seed": (int, "a whole number", None),
+    "workers": (int, "a whole number of at least 0", 0),
 }
 assert set(_TYPES) == set(RunConfig.__dataclass_fields__)
 _FLAG_NAMES = {"source": "--source-lang", "backend_options": "--opt"}

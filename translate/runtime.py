@@ -85,7 +85,7 @@ def open_segmenter(cfg: RunConfig, backend: Backend) -> Segmenter:
 def run_options(cfg: RunConfig) -> RunOptions:
     return RunOptions(source_lang=cfg.source, target_lang=cfg.target, window=cfg.window, on_reject=cfg.on_reject,
                       qc=cfg.qc, records_key=cfg.records_key, qc_log=cfg.qc_log, limit=cfg.limit,
-                      sample=cfg.sample, seed=cfg.seed)
+                      sample=cfg.sample, seed=cfg.seed, workers=cfg.workers)
 
 
 def manifest_options(cfg: RunConfig) -> dict[str, Any]:

@@ -123,6 +123,9 @@ def assemble(
     workdir: str = WorkdirOpt,
     keep_workdir: bool = typer.Option(True, "--keep-workdir/--remove-workdir",
                                       help="Remove WORKDIR after a successful assemble (default: keep)."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Worker processes for rebuilding and "
+                                          "checking records (0: none). Default: one per core, for files of "
+                                          "8 MiB or more."),
     quiet: bool = QuietOpt,
 ) -> None:
     """Merge every shard's results into the memory, then rebuild, check and write each file as `run` does (QC,
@@ -131,7 +134,7 @@ def assemble(
 
     shard_count = load_plan(workdir)["shards"]["count"]
     with FileBar(quiet, "assembling", detail=False) as bar:
-        totals, merged, files = assemble_workdir(workdir, progress=bar)
+        totals, merged, files = assemble_workdir(workdir, progress=bar, workers=workers)
     if not quiet:
         console.print(f"merged {merged['rows']:,} translated segments from {shard_count} shard(s) "
                       f"({merged['added']:,} new in the memory)")

@@ -50,6 +50,7 @@ class JobFlags:
     limit: Optional[int] = None
     sample: Optional[int] = None
     seed: Optional[int] = None
+    workers: Optional[int] = None
 
     def backend_options(self) -> dict[str, Any]:
         """`--opt` pairs plus the convenience flags that are backend options under another name."""
@@ -64,7 +65,7 @@ class JobFlags:
                 "backend": self.backend, "memory": self.memory, "backend_options": self.backend_options(),
                 "glossary": self.glossary, "window": self.window, "on_reject": self.on_reject,
                 "records_key": self.records_key, "qc_log": self.qc_log, "overwrite": self.overwrite,
-                "limit": self.limit, "sample": self.sample, "seed": self.seed}
+                "limit": self.limit, "sample": self.sample, "seed": self.seed, "workers": self.workers}
 
     def load(self, **extra: Any) -> RunConfig:
         """The run config: defaults, then the `--config` file, then these flags, then `extra` (other flags)."""
@@ -118,10 +119,13 @@ SHARED: dict[str, tuple[Any, Any]] = {
     "sample": (Optional[int], typer.Option(None, "--sample", help="Only N records of each source, a deterministic "
                                            "random subset (see --seed).")),
     "seed": (Optional[int], typer.Option(None, "--seed", help="Seed of --sample. Default 0.")),
+    "workers": (Optional[int], typer.Option(None, "--workers", help="Worker processes for prepare and assemble "
+                                            "(0: none). Default: one per core (at most 8), for files of 8 MiB or more. "
+                                            "Never changes the output.")),
 }
 assert set(SHARED) == {f.name for f in fields(JobFlags)}
 # Options only commands that write a run's files offer (`job_options(outputs=True)`).
-OUTPUT_OPTIONS = ("qc_log", "overwrite", "limit", "sample", "seed")
+OUTPUT_OPTIONS = ("qc_log", "overwrite", "limit", "sample", "seed", "workers")
 
 QuietOpt = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 

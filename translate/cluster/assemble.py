@@ -135,13 +135,16 @@ def cluster_manifest(workdir: str | Path, plan: dict[str, Any], merged: dict[str
 
 
 
-def assemble_workdir(workdir: str | Path, progress: RunProgress | None = None) -> tuple[Stats, dict[str, int], int]:
+def assemble_workdir(workdir: str | Path, progress: RunProgress | None = None,
+                     workers: int | None = None) -> tuple[Stats, dict[str, int], int]:
     """Merge the shards' results, then rebuild, check and write every file of the plan as `run` does. Returns the
-    summed counters, what was merged, and the number of sources."""
+    summed counters, what was merged, and the number of sources. `workers`: processes that prepare and assemble
+    windows in parallel over the merged memory (None: `RunOptions.workers`' default)."""
     plan = load_plan(workdir)
     workdir_abs = str(Path(workdir).resolve())
     with plan_folder(plan):
         job, merged = open_assembly(workdir_abs, plan)
+        job.pipeline.options.workers = workers
         with job:
             sources = job.config.sources()
             totals = run_files(job, sources, progress, manifest_extra=cluster_manifest(workdir_abs, plan, merged))

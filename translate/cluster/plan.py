@@ -80,6 +80,7 @@ def config_for_plan(cfg: RunConfig) -> dict[str, Any]:
     values["src"] = [source_label(p) for p in cfg.sources()]
     values["memory"] = str(cfg.memory_path())
     values["backend_options"] = redact(cfg.backend_options)
+    values.pop("workers", None)  # each stage's machine picks its own (`assemble --workers`)
     return values
 
 

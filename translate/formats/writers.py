@@ -166,6 +166,14 @@ class JsonArrayWriter:
         self._file.write(("\n" if self._count == 0 else ",\n") + dumps(record))
         self._count += 1
 
+    def write_encoded(self, records: list[str]) -> None:
+        """Records already encoded by `dumps` (in a worker process, say): the same bytes as `write` for each."""
+        if not records:
+            return
+        head = "\n" if self._count == 0 else ",\n"
+        self._file.write(head + ",\n".join(records))
+        self._count += len(records)
+
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self._file.write("\n]\n" if self._count else "]\n")
@@ -182,6 +190,11 @@ class JsonLinesWriter:
 
     def write(self, record: Any) -> None:
         self._file.write(dumps(record) + "\n")
+
+    def write_encoded(self, records: list[str]) -> None:
+        """Records already encoded by `dumps`: the same bytes as `write` for each."""
+        if records:
+            self._file.write("\n".join(records) + "\n")
 
     def write_text(self, lines: str) -> None:
         """Lines already encoded as JSON, each ending in a newline (for callers that format rows themselves)."""

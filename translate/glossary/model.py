@@ -21,7 +21,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import translate
 from translate.errors import ConfigError
@@ -245,24 +245,10 @@ class Glossary:
             out.setdefault(t.source.strip(), t.target.strip())
         return out
 
-    def particle_hook(self) -> Callable[[Span, str], str]:
+    def particle_hook(self) -> ParticleHook:
         """Corrects the Korean particle after a restored term or dnt span (see `translate.particles`)."""
-        term_readings = {t.target: t.reading for t in self.terms if t.reading}
-        dnt_readings = {d.text: d.reading for d in self.dnt if d.reading}
-
-        def after_span(span: Span, following: str) -> str:
-            if span.kind == "term":
-                reading = term_readings.get(span.restore)
-            elif span.kind == "dnt":
-                reading = dnt_readings.get(span.source)
-                # A tag such as <im_start> is not a noun; only word-like spans take particles.
-                if not reading and not (span.source[-1:].isalnum()):
-                    return following
-            else:
-                return following
-            return correct_particle(following, final_sound(span.restore, reading))
-
-        return after_span
+        return ParticleHook({t.target: t.reading for t in self.terms if t.reading},
+                            {d.text: d.reading for d in self.dnt if d.reading})
 
     def template_map(self, protector: Protector, problems: list[LintFinding] | None = None) -> dict[str, str]:
         """Protected body → curated translation, for `translate.pipeline.Segmenter`. A template whose source holds
@@ -322,3 +308,22 @@ def _place_spans(target: str, spans: tuple[Span, ...], style: PlaceholderStyle) 
     return "".join(out)
 
 
+@dataclass(frozen=True)
+class ParticleHook:
+    """The protector's `after_span` hook: the Korean particle after a restored term or dnt span, fixed for the
+    span's final sound. A class rather than a closure, so a protector can be pickled into a worker process."""
+
+    term_readings: dict[str, str]
+    dnt_readings: dict[str, str]
+
+    def __call__(self, span: Span, following: str) -> str:
+        if span.kind == "term":
+            reading = self.term_readings.get(span.restore)
+        elif span.kind == "dnt":
+            reading = self.dnt_readings.get(span.source)
+            # A tag such as <im_start> is not a noun; only word-like spans take particles.
+            if not reading and not (span.source[-1:].isalnum()):
+                return following
+        else:
+            return following
+        return correct_particle(following, final_sound(span.restore, reading))

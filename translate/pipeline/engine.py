@@ -32,13 +32,14 @@ class Outcome:
 class EngineThread:
     """Runs submitted jobs in order, one at a time, on one daemon thread (started on the first submit)."""
 
-    def __init__(self, name: str = "translate-engine"):
+    def __init__(self, name: str = "translate-engine", wake: threading.Event | None = None):
         self._name = name
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         # Finished jobs, appended by the engine and taken by the caller; a deque, so that checking it between
         # records costs next to nothing.
         self.done: collections.deque[Outcome] = collections.deque()
-        self._ready = threading.Event()
+        # Set whenever a job finishes; `wake` lets the caller share it with other sources of work (worker results).
+        self._ready = wake if wake is not None else threading.Event()
         self._stored = threading.Semaphore(0)
         self._stop = False
         self._thread: threading.Thread | None = None

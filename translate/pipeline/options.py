@@ -67,12 +67,17 @@ class RunOptions:
     # pipeline's own work overlaps the engine's (docs/performance.md); each pool is held until written.
     lookahead: int = 8192
     lookahead_windows: int = 2
+    # Worker processes for prepare and assemble (`translate.pipeline.workers`); None: one per core, for files
+    # large enough to gain from them. They never change the output.
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         if self.on_reject not in ON_REJECT:
             raise ConfigError(f"--on-reject must be one of {', '.join(ON_REJECT)}, not {self.on_reject!r}")
         if self.window < 1:
             raise ConfigError("window must be at least 1 record")
+        if self.workers is not None and self.workers < 0:
+            raise ConfigError("workers must be 0 (none) or more")
 
 
 @dataclass(slots=True)

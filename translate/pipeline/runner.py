@@ -12,7 +12,9 @@ committed per backend batch, is the checkpoint: a kill loses at most the batch i
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -24,9 +26,6 @@ from translate import __version__
 from translate.backends.base import Backend
 from translate.errors import BackendError, InputFileError
 from translate.formats.readers import RecordReader, SourceItem
-from translate.formats.records import (
-    record_id,
-)
 from translate.formats.sources import Source
 from translate.formats.survey import SchemaSurvey
 from translate.formats.writers import (
@@ -37,27 +36,24 @@ from translate.formats.writers import (
     write_json,
 )
 from translate.memory import KeySet, TranslationMemory
-from translate.pipeline.assembler import Assembler, score_window
+from translate.pipeline.assembler import Assembler
 from translate.pipeline.engine import EngineThread, Job
 from translate.pipeline.files import (
     count_duplicate_ids,
     output_paths,
-    rejection,
     select_records,
     windows,
 )
-from translate.pipeline.options import RunOptions, Stats
-from translate.pipeline.segments import PreparedRecord, Segmenter, collect_segments
+from translate.pipeline.options import RunOptions, SegmentCounts, Stats
+from translate.pipeline.segments import PreparedRecord, Segmenter
 from translate.pipeline.translator import SegmentTranslator
+from translate.pipeline.window_stages import AssembleSettings, WindowOutput, assemble_window, prepare_window
+from translate.pipeline.workers import WorkerPool, resolve_workers
 from translate.protect import Protector
-from translate.qc import (
-    HARD_REASONS,
-    QualityChecker,
-    record_check,
-    write_qc_rows,
-)
+from translate.qc import QualityChecker
 from translate.qc.qe import QeStage
-from translate.reasons import Reason
+
+log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, Stats], None]
 
@@ -77,6 +73,19 @@ class Pipeline:
         self.assembler = Assembler(self.protector, checker or QualityChecker(options.target_lang, options.qc))
         # Optional quality estimation (`[qc.qe]`); None, the default, leaves the assemble stage as it always was.
         self.qe = QeStage.from_config((options.qc or {}).get("qe"), options.source_lang, options.target_lang)
+
+    def worker_count(self, size: int | None) -> int:
+        """Worker processes for a file of `size` bytes (`RunOptions.workers`; see `translate.pipeline.workers`).
+        None where they cannot help: an LLM gets whole records from the caller's process, and quality estimation
+        calls a backend of its own."""
+        count = resolve_workers(self.options.workers, size)
+        if count and (self.backend.capabilities.record_context or self.qe is not None):
+            if self.options.workers:
+                why = "quality estimation is on" if self.qe is not None else f"{self.backend.name} translates records"
+                log.info("--workers %d not used: %s, so prepare and assemble stay in this process",
+                         self.options.workers, why)
+            return 0
+        return count
 
     def run_file(self, src: str | Path | Source, out_dir: str | Path | None = None,
                  progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None,
@@ -106,7 +115,8 @@ class Pipeline:
         try:
             with writer_cls(paths["output"], outputs) as out, JsonLinesWriter(paths["rejected"], outputs) as rejected, \
                     (JsonLinesWriter(qc_path, outputs) if opts.qc_log else contextlib.nullcontext()) as qc_log:
-                flow = FileFlow(self, src, stats, seen, (out, rejected, qc_log), survey)
+                flow = FileFlow(self, src, stats, seen, (out, rejected, qc_log), survey,
+                                workers=self.worker_count(reader.size))
                 if progress is not None:
                     flow.on_window = lambda: progress(reader.bytes_read, stats)
                 if batch_progress is not None:
@@ -165,11 +175,13 @@ _SWITCH_INTERVAL = 0.001  # seconds; see FileFlow.__init__
 
 @dataclass(slots=True)
 class _Window:
-    """A prepared window waiting to be assembled: what it knows, and how many of its keys are still in flight."""
+    """A prepared window waiting to be assembled: what it knows, and how many of its keys are still in flight. Its
+    records are here (`prepared`), or held by a worker process under `wid`."""
 
-    prepared: list[PreparedRecord]
+    prepared: list[PreparedRecord] | None
     found: dict[bytes, str] = field(default_factory=dict)
     waiting: int = 0
+    wid: int | None = None
 
 
 @dataclass
@@ -201,10 +213,14 @@ class FileFlow:
 
     The caller's thread does everything but the backend call: SQLite (lookups, stores), prepare, assemble, QC and
     writing. A segment in flight for one window that a later window also needs is not sent again: the later window
-    waits for it (and counts it as a memory hit, as it would have found it there)."""
+    waits for it (and counts it as a memory hit, as it would have found it there).
+
+    With `workers`, prepare and assemble run in worker processes (`WorkerPool`): a few windows are prepared ahead of
+    the one being looked up, and assembled windows are written as their results come back, still in reading order.
+    Everything else (SQLite, the engine, the pools, writing) stays as it is here."""
 
     def __init__(self, pipeline: Pipeline, src: Path, stats: Stats, seen: KeySet, writers: tuple,
-                 survey: SchemaSurvey | None):
+                 survey: SchemaSurvey | None, workers: int = 0):
         self.pipeline = pipeline
         self.src = src
         self.stats = stats
@@ -213,7 +229,8 @@ class FileFlow:
         self.survey = survey
         self.on_window: Callable[[], None] | None = None
         self.on_batch: Callable[[int, int], None] | None = None
-        self.engine = EngineThread()
+        self.wake = threading.Event()  # the engine finished a batch, or a worker sent a result
+        self.engine = EngineThread(wake=self.wake)
         self.flying: dict[bytes, list[_Window]] = {}  # key in flight → the windows waiting for it, sender first
         self.pending: deque[_Window] = deque()  # prepared, not yet written; in reading order
         self.outstanding: deque[_Pool] = deque()  # sent pools with batches not yet back
@@ -226,6 +243,15 @@ class FileFlow:
         opts = pipeline.options
         self.lookahead = max(1, opts.lookahead)
         self.lookahead_windows = max(1, opts.lookahead_windows)
+        self.settings = AssembleSettings(src, opts.on_reject, self.qc_log is not None)
+        self.workers: WorkerPool | None = None
+        self.next_wid = 0
+        self.preparing: deque[int] = deque()  # windows given to a worker to prepare, in reading order
+        self.assembling: deque[int] = deque()  # windows given to a worker to assemble, in reading order
+        if workers:
+            self.workers = WorkerPool(workers, pipeline.segmenter, pipeline.assembler, self.settings, self.wake)
+            # Enough windows ahead that every worker has one to prepare while this process looks one up.
+            self.depth = workers + 1
         # Each batch changes hands twice (engine → this thread to be stored, and back), and each time the other
         # thread waits for the GIL up to the switch interval (5 ms by default): per batch, time the engine is idle.
         self._switch_interval = sys.getswitchinterval()
@@ -234,17 +260,44 @@ class FileFlow:
     # -- prepare ------------------------------------------------------------------------------------------------
 
     def add_window(self, window: list[SourceItem]) -> None:
-        segmenter, done = self.pipeline.segmenter, self.engine.done
-        prepared = []
-        for item in window:
-            prepared.append(segmenter.prepare(item))
-            if done:
-                self._settle(block=False)
-        segments = collect_segments((f for rec in prepared for f in rec.fields), segmenter)
+        if self.workers is None:
+            prepared, segments = prepare_window(self.pipeline.segmenter, window, self._poll)
+            self._add_prepared(_Window(prepared), segments)
+            return
+        wid, self.next_wid = self.next_wid, self.next_wid + 1
+        self.workers.prepare(wid, window)
+        self.preparing.append(wid)
+        while len(self.preparing) > self.depth:
+            self._take_prepared()
+        self._write_assembled(block=False)
+
+    def _take_prepared(self) -> None:
+        wid = self.preparing.popleft()
+        self._add_prepared(_Window(None, wid=wid), self._await(wid, "prepare"))
+
+    def _poll(self) -> None:
+        """Between records: store what the engine has finished."""
+        if self.engine.done:
+            self._settle(block=False)
+
+    def _await(self, wid: int, kind: str) -> Any:
+        """A worker's result for window `wid`, storing the engine's batches while it comes."""
+        assert self.workers is not None
+        while True:
+            result = self.workers.take(wid, kind)
+            if result is not None:
+                return result
+            self._poll()
+            self.wake.wait(0.2)
+            self.wake.clear()
+            self.workers.check_alive(wid)
+
+    def _add_prepared(self, win: _Window, segments: SegmentCounts) -> None:
+        """Look a prepared window up in the memory, gather what it lacks into the pool, send the pool when it is
+        full, and assemble what is ready."""
         self.stats.count_segments(segments)
         wanted = segments.wanted
         self.seen.add_many(wanted)
-        win = _Window(prepared)
         if wanted:
             flying, pool = self.flying, self.pool
             win.found = found = self.pipeline.translator.lookup(wanted, self.stats, skip=flying)
@@ -267,7 +320,7 @@ class FileFlow:
         self.windows_in_pool += 1
         if self.pool.missing:
             if self.per_record:  # an LLM gets each window's records as today: the same requests, the same context
-                self.pool.records = prepared
+                self.pool.records = win.prepared
                 self._send_pool()
             elif (not self.sent_any or len(self.pool.missing) >= self.lookahead
                   or self.windows_in_pool >= self.lookahead_windows):
@@ -282,6 +335,8 @@ class FileFlow:
             self._assemble_ready()
 
     def finish(self) -> None:
+        while self.preparing:
+            self._take_prepared()
         if self.pool.missing:
             pool, self.pool = self.pool, _Pool()
             for part in pool.per_window():
@@ -292,6 +347,8 @@ class FileFlow:
                 if not self.engine.pending:
                     raise RuntimeError("a window waits for segments that were never sent")  # a bug, not bad input
                 self._settle(block=True)
+        while self.assembling:
+            self._write_assembled(block=True)
 
     def polled(self, items: Iterable[SourceItem]) -> Iterator[SourceItem]:
         """`items`, storing finished batches between them (reading a window takes a while)."""
@@ -303,6 +360,8 @@ class FileFlow:
 
     def drain(self) -> None:
         """Send what is gathered and store every batch (nothing more is written): before stopping on bad input."""
+        while self.preparing:
+            self._take_prepared()
         if self.pool.missing:
             self._send_pool()
         while self.engine.pending:
@@ -310,6 +369,8 @@ class FileFlow:
 
     def close(self) -> None:
         self.engine.close()
+        if self.workers is not None:
+            self.workers.close()
         sys.setswitchinterval(self._switch_interval)
 
     # -- translate ----------------------------------------------------------------------------------------------
@@ -373,60 +434,40 @@ class FileFlow:
     def _assemble_ready(self) -> None:
         pending = self.pending
         while pending and pending[0].waiting == 0:
-            self._assemble(pending.popleft())
-            if self.on_window is not None:
-                self.on_window()
+            win = pending.popleft()
+            if win.wid is None:
+                pipeline = self.pipeline
+                self._write(assemble_window(pipeline.assembler, win.prepared or [], win.found, self.settings,
+                                            pipeline.qe, self._poll))
+                continue
+            assert self.workers is not None
+            self.workers.assemble(win.wid, win.found)
+            self.assembling.append(win.wid)
+            # Written as results come back; more than a few windows behind, wait for the oldest.
+            self._write_assembled(block=len(self.assembling) > self.depth)
 
-    def _assemble(self, win: _Window) -> None:
-        src, stats, survey = self.src, self.stats, self.survey
-        out, rejected, qc_log = self.out, self.rejected, self.qc_log
-        assembler, found, done = self.pipeline.assembler, win.found, self.engine.done
-        policy = self.pipeline.options.on_reject
-        # First every record of the window is rebuilt and checked, then (with quality estimation on) the window's
-        # turns are scored in one call, then everything is written in order.
-        built: list[tuple[PreparedRecord, dict[str, Any] | None, list[Reason], list]] = []
-        for rec in win.prepared:
-            if done:
-                self._settle(block=False)
-            if rec.problems:
-                built.append((rec, None, [], []))
-                continue
-            record, reasons = assembler.assemble(rec, found)
-            built.append((rec, record, reasons, assembler.turns))
-        if self.pipeline.qe is not None:
-            score_window(self.pipeline.qe, built)
-        for rec, record, reasons, turns in built:
-            stats.records_in += 1
-            if survey is not None and rec.item.error is None:  # an unparseable JSONL line says nothing of the shape
-                survey.add(rec.item.record, rec.problems)
-            if rec.problems:
-                stats.records_invalid += 1
-                stats.records_rejected += 1
-                stats.reasons.update(p.code for p in rec.problems)
-                details = [dict(p.as_dict(), detail=f"{src}: record {rec.item.index}"
-                                f" (id {record_id(rec.item.record)!r}), field {p.field or '<record>'}: {p.detail}")
-                           for p in rec.problems]
-                rejected.write(rejection(src, rec, details, None))
-                write_qc_rows(qc_log, src, rec.item.index, record_id(rec.item.record),
-                              [(None, "", record_check([p.code for p in rec.problems]))], "rejected")
-                continue
-            rid = record_id(rec.item.record)
-            if not reasons:
-                stats.records_kept += 1
-                out.write(record)
-                write_qc_rows(qc_log, src, rec.item.index, rid, turns, "kept")
-                continue
-            stats.reasons.update(r.code for r in reasons)
-            reason_dicts = [r.as_dict() for r in reasons]
-            # `keep` never writes a structurally broken candidate (lost <image> or span, no translation at all).
-            if policy == "drop" or (policy == "keep" and any(r.code in HARD_REASONS for r in reasons)):
-                stats.records_rejected += 1
-                rejected.write(rejection(src, rec, reason_dicts, record))
-                verdict = "rejected"
-            else:
-                # Kept despite reasons; still listed, marked with the policy, so nothing is hidden.
-                stats.records_kept += 1
-                out.write(rec.item.record if policy == "keep-source" else record)
-                rejected.write(rejection(src, rec, reason_dicts, record, policy))
-                verdict = "kept-source" if policy == "keep-source" else "kept-flagged"
-            write_qc_rows(qc_log, src, rec.item.index, rid, turns, verdict)
+    def _write_assembled(self, block: bool) -> None:
+        """Write the worker-assembled windows that are back, oldest first (waiting for the oldest with `block`)."""
+        assert self.workers is not None
+        while self.assembling:
+            wid = self.assembling[0]
+            output = self._await(wid, "assemble") if block else self.workers.take(wid, "assemble")
+            if output is None:
+                return
+            self.assembling.popleft()
+            self._write(output)
+            block = len(self.assembling) > self.depth
+
+    def _write(self, output: WindowOutput) -> None:
+        """One assembled window into the output files and the counters, in reading order."""
+        self.out.write_encoded(output.kept)
+        if output.rejected:
+            self.rejected.write_text("".join(output.rejected))
+        if self.qc_log is not None and output.qc_rows:
+            self.qc_log.write_text("".join(output.qc_rows))
+        self.stats.add(output.stats)
+        if self.survey is not None:
+            for record, problems in output.survey:
+                self.survey.add(record, problems)
+        if self.on_window is not None:
+            self.on_window()
