@@ -1,10 +1,11 @@
 """How long the cluster stages take on a 150K-record instruct-like file (pseudo backend), next to a single run.
 
-    python bench/cluster_plan.py [--records 150000] [--shards 16]
+    python bench/cluster_plan.py [--records 150000] [--shards 16] [--workers 0 2]
 
 Generates bench/_work/cluster/instruct_<N>.json (bench/synthetic.py; kept between runs), then runs, each as its own
 process, as a user would: `run` (single), `plan`, `work` for every shard, `assemble`; reports wall time and peak
-memory (max RSS) of each, and checks that the sharded outputs are byte-identical to the single run's.
+memory of each (the process and its workers together, bench/proctree.py), and checks that the sharded outputs are
+byte-identical to the single run's. `run` and `assemble` run once per `--workers` count.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import argparse
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,25 +23,20 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 import synthetic  # noqa: E402
+from proctree import measure  # noqa: E402
 
 
 def timed(args: list[str]) -> tuple[float, float]:
-    """(seconds, peak RSS in MiB) of one `python -m translate …` process."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "translate", *args], cwd=ROOT, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(args)} failed:\n{err}")
-    return seconds, usage.ru_maxrss / 1024
+    """(seconds, peak RSS in MiB) of one `python -m translate …` process with its workers."""
+    seconds, rss, _ = measure([sys.executable, "-m", "translate", *args], ROOT)
+    return seconds, rss
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=150_000)
     ap.add_argument("--shards", type=int, default=16)
+    ap.add_argument("--workers", type=int, nargs="+", default=[0], help="`--workers` counts for run and assemble")
     opts = ap.parse_args()
 
     work = HERE / "_work" / "cluster"
@@ -54,8 +49,10 @@ def main() -> None:
         shutil.rmtree(work / name, ignore_errors=True)
 
     rows = []
-    rows.append(("run (single process)",) + timed(["run", "--src", str(src), "--backend", "pseudo", "--out",
-                                                   str(work / "single"), "-q"]))
+    for workers in opts.workers:
+        shutil.rmtree(work / "single", ignore_errors=True)
+        rows.append((f"run --workers {workers}",) + timed(["run", "--src", str(src), "--backend", "pseudo", "--out",
+                                                           str(work / "single"), "-q", "--workers", str(workers)]))
     rows.append((f"plan --shards {opts.shards}",) + timed(
         ["plan", "--src", str(src), "--backend", "pseudo", "--out", str(work / "sharded"), "--shards",
          str(opts.shards), "--workdir", str(work / "wd"), "-q"]))
@@ -64,7 +61,9 @@ def main() -> None:
         s, rss = timed(["work", "--workdir", str(work / "wd"), "--shard", str(i), "-q"])
         work_s, work_rss = work_s + s, max(work_rss, rss)
     rows.append((f"work × {opts.shards} (one after another)", work_s, work_rss))
-    rows.append(("assemble",) + timed(["assemble", "--workdir", str(work / "wd"), "-q"]))
+    for workers in opts.workers:
+        rows.append((f"assemble --workers {workers}",) + timed(["assemble", "--workdir", str(work / "wd"), "-q",
+                                                                "--workers", str(workers)]))
 
     import json
 

@@ -1,10 +1,10 @@
 """Core pipeline benchmark: peak RSS flatness (15K vs 150K records) and wall time against orjson.
 
-Each measurement runs in its own child process; peak RSS comes from that child's rusage (os.wait4), so the
-numbers are those of `python -m translate run` as a user runs it.
+Each measurement runs in its own child process, as a user runs `python -m translate run`; peak RSS is the summed
+resident memory of the child and its worker processes (bench/proctree.py).
 
-    python bench/core_throughput.py            # 15K and 150K records
-    python bench/core_throughput.py --sizes 15000 150000 --repeat 1
+    python bench/core_throughput.py            # 15K and 150K records, no worker processes
+    python bench/core_throughput.py --sizes 15000 60000 --workers 0 2
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic  # noqa: E402
+from proctree import measure as measure_tree  # noqa: E402
 
 WORK = HERE / "_work"
 
@@ -48,10 +49,10 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, out
 
 
-def run_translate(src: Path, out: Path) -> tuple[float, float]:
+def run_translate(src: Path, out: Path, workers: int) -> tuple[float, float]:
     shutil.rmtree(out, ignore_errors=True)
-    wall, rss, _ = measure([sys.executable, "-m", "translate", "run", "--src", str(src), "--backend", "pseudo",
-                            "--out", str(out), "-q"])
+    wall, rss, _ = measure_tree([sys.executable, "-m", "translate", "run", "--src", str(src), "--backend", "pseudo",
+                                 "--out", str(out), "-q", "--workers", str(workers)], HERE.parent)
     return wall, rss
 
 
@@ -59,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[15_000, 150_000])
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0], help="worker counts to run (`--workers`)")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cpus, Python {platform.python_version()}")
@@ -69,16 +71,20 @@ def main() -> None:
             synthetic.write(src, n, seed=0)
         size_mb = src.stat().st_size / 2**20
         for _ in range(args.repeat):
-            wall, rss = run_translate(src, WORK / f"out_{n}")
             oj_wall, oj_rss, oj_out = measure([sys.executable, "-c", ORJSON_CHILD, str(src), str(WORK / "orjson.json")])
             oj_inner = float(oj_out.strip())
-            rows.append((n, size_mb, wall, rss, oj_inner, oj_rss, wall / oj_inner))
-            print(f"{n:>8,} records {size_mb:7.1f} MB | translate run: {wall:6.2f} s, peak RSS {rss:6.1f} MiB | "
-                  f"orjson loads+dumps: {oj_inner:5.2f} s (RSS {oj_rss:6.1f} MiB) | ratio {wall / oj_inner:4.1f}x")
+            for workers in args.workers:
+                wall, rss = run_translate(src, WORK / f"out_{n}", workers)
+                rows.append((n, workers, wall, rss))
+                print(f"{n:>8,} records {size_mb:7.1f} MB | --workers {workers} | translate run: {wall:6.2f} s, peak "
+                      f"RSS {rss:6.1f} MiB | orjson loads+dumps: {oj_inner:5.2f} s (RSS {oj_rss:6.1f} MiB) | ratio "
+                      f"{wall / oj_inner:4.1f}x")
     if len(args.sizes) >= 2:
-        small = min(r[3] for r in rows if r[0] == min(args.sizes))
-        large = max(r[3] for r in rows if r[0] == max(args.sizes))
-        print(f"peak RSS {max(args.sizes):,} / {min(args.sizes):,} records: {large / small:.2f}")
+        for workers in args.workers:
+            small = min(r[3] for r in rows if r[0] == min(args.sizes) and r[1] == workers)
+            large = max(r[3] for r in rows if r[0] == max(args.sizes) and r[1] == workers)
+            print(f"--workers {workers}: peak RSS {max(args.sizes):,} / {min(args.sizes):,} records: "
+                  f"{large / small:.2f}")
 
 
 if __name__ == "__main__":

@@ -140,16 +140,16 @@ def run_raw(backend, items: list[str], new_tokens: int) -> tuple[float, int]:
     return elapsed, sum(len(r.hypotheses[0]) - 1 for r in results)
 
 
-def run_pipeline(backend, src: Path, work: Path) -> tuple[float, int, dict]:
+def run_pipeline(backend, src: Path, work: Path, workers: int) -> tuple[float, int, dict]:
     from translate.memory import TranslationMemory
     from translate.pipeline import Pipeline, RunOptions
 
-    out = work / "pipeline_out"
+    out = work / f"pipeline_out_{workers}"
     out.mkdir(exist_ok=True)
     before = backend.counters["target_tokens"]
     with TranslationMemory(out / "memory.sqlite") as memory:
         started = time.perf_counter()
-        stats = Pipeline(backend, memory, RunOptions()).run_file(src, out)
+        stats = Pipeline(backend, memory, RunOptions(workers=workers)).run_file(src, out)
         elapsed = time.perf_counter() - started
     return elapsed, backend.counters["target_tokens"] - before, stats.as_dict()
 
@@ -163,6 +163,9 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="a tiny shape, to test the script on a CPU")
     parser.add_argument("--work", default=None)
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--workers", type=int, nargs="+", default=None,
+                        help="pipeline runs with these `--workers` counts, each with a fresh backend (default: one "
+                             "run with one worker per core, at most 8)")
     parser.add_argument("--proposed-sentence-cache", action="store_true",
                         help="the pipeline's backend reuses sentences across calls (a proposed change, "
                              "bench/nllb_padding.py `with_sentence_cache`)")
@@ -191,11 +194,27 @@ def main() -> None:
         from nllb_padding import with_sentence_cache
 
         pipe_class = with_sentence_cache(NLLBBackend)
-    pipe_backend = pipe_class("en", "ko", **options)
-    pipe_backend.load()
-    pipe_s, pipe_tokens, stats = run_pipeline(pipe_backend, src, work)
-    pipe_backend.close()
-    log(f"pipeline: {pipe_tokens:,} tokens in {pipe_s:.1f}s")
+    from translate.pipeline.workers import resolve_workers
+
+    print("| device | compute | records | sentences | workers | raw tok/s | pipeline tok/s | pipeline ÷ raw (tok/s) | "
+          "sentences the pipeline translated | raw s | pipeline s | raw s ÷ pipeline s |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    results = []
+    for workers in args.workers if args.workers is not None else [resolve_workers(None, None)]:
+        # A fresh backend each time: NLLB keeps translated sentences across calls.
+        pipe_backend = pipe_class("en", "ko", **options)
+        pipe_backend.load()
+        pipe_s, pipe_tokens, stats = run_pipeline(pipe_backend, src, work, workers)
+        pipe_backend.close()
+        log(f"pipeline, --workers {workers}: {pipe_tokens:,} tokens in {pipe_s:.1f}s")
+        results.append(report(args, raw_backend, items, raw_s, raw_tokens, shape, workers, pipe_s, pipe_tokens,
+                              stats))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def report(args, raw_backend, items, raw_s, raw_tokens, shape, workers, pipe_s, pipe_tokens, stats) -> dict:
+    """One row of the table (printed) and its figures (returned)."""
     raw_rate, pipe_rate = raw_tokens / raw_s, pipe_tokens / pipe_s
     figures = {"machine": platform.platform(), "device": args.device, "compute_type": raw_backend.compute_type,
                "shape": shape, "records": args.records, "sentences": len(items),
@@ -205,16 +224,13 @@ def main() -> None:
                "raw_seconds_over_pipeline_seconds": round(raw_s / pipe_s, 3),
                # Random weights decode exactly new_tokens per sentence (after the language code).
                "sentences_translated_by_pipeline": pipe_tokens // args.new_tokens,
-               "proposed_sentence_cache": args.proposed_sentence_cache}
-    print("| device | compute | records | sentences | raw tok/s | pipeline tok/s | pipeline ÷ raw (tok/s) | "
-          "sentences the pipeline translated | raw s | pipeline s | raw s ÷ pipeline s |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {args.device} | {figures['compute_type']} | {args.records:,} | {len(items):,} | {raw_rate:,.0f} | "
+               "proposed_sentence_cache": args.proposed_sentence_cache, "workers": workers}
+    print(f"| {args.device} | {figures['compute_type']} | {args.records:,} | {len(items):,} | {workers} | "
+          f"{raw_rate:,.0f} | "
           f"{pipe_rate:,.0f} | {figures['pipeline_over_raw']:.2f} | "
           f"{figures['sentences_translated_by_pipeline']:,} | {raw_s:.1f} | {pipe_s:.1f} | "
-          f"{figures['raw_seconds_over_pipeline_seconds']:.2f} |")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
+          f"{figures['raw_seconds_over_pipeline_seconds']:.2f} |", flush=True)
+    return figures
 
 
 if __name__ == "__main__":

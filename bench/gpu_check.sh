@@ -30,4 +30,4 @@ fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import ctranslate2; print('ctranslate2', ctranslate2.__version__, 'cuda devices:', ctranslate2.get_cuda_device_count())"
 PYTHONUNBUFFERED=1 python3 bench/gpu_check.py --device cuda --records "${RECORDS:-5000}" \
-    --json "${OUT:-/tmp}/gpu_check.json" 2>&1 | tee "${OUT:-/tmp}/gpu_check.log"
+    --workers 0 8 --json "${OUT:-/tmp}/gpu_check.json" 2>&1 | tee "${OUT:-/tmp}/gpu_check.log"

@@ -8,7 +8,8 @@
     python bench/pipeline_overlap.py                       # 30,000 instruct-like records
     python bench/pipeline_overlap.py --records 30000 --repo /path/to/other/checkout   # the same on other code
 
-Each run is its own child process; peak RSS comes from its rusage. The source is bench/_work/instruct_<N>.json
+Each run is its own child process; peak RSS is that of the process and its workers together (bench/proctree.py).
+`--extra --workers 2` runs both O and W with two worker processes. The source is bench/_work/instruct_<N>.json
 (bench/synthetic.py, seed 0; kept between runs).
 """
 
@@ -19,14 +20,13 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import synthetic
+from proctree import measure
 
 WORK = HERE / "_work"
 
@@ -39,15 +39,9 @@ def run(repo: Path, src: Path, out: Path, delay: float, extra: list[str]) -> tup
     if delay:
         cmd += ["--opt", f"delay={delay:.6f}"]
     env = dict(os.environ, PYTHONPATH=str(repo))
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - started
-    err = proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{err}")
+    wall, rss, _ = measure(cmd, repo, env)
     manifest = json.loads((out / f"ko_{src.stem}.manifest.json").read_text())
-    return wall, usage.ru_maxrss / 1024, manifest
+    return wall, rss, manifest
 
 
 def main() -> None:

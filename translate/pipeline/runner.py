@@ -87,6 +87,22 @@ class Pipeline:
             return 0
         return count
 
+    def _manifest(self, src: Path | str, reader: RecordReader, paths: dict[str, Path], stats: Stats,
+                  timing: tuple[float, float]) -> dict[str, Any]:
+        started, finished = timing
+        return {
+            "tool": {"name": "llava-translate", "version": __version__},
+            "source": {"path": str(src), "format": reader.format, "bytes": reader.size},
+            "outputs": {name: str(p) for name, p in paths.items()},
+            "languages": {"source": self.options.source_lang, "target": self.options.target_lang},
+            "backend": {"name": self.backend.name, "fingerprint": self.backend.fingerprint(),
+                        "usage": self.backend.usage()},
+            "memory": str(self.memory.path),
+            "options": {"window": self.options.window, "on_reject": self.options.on_reject, "qc": self.options.qc},
+            "counts": stats.as_dict(),
+            "timing": {"started": started, "finished": finished, "seconds": round(finished - started, 3)},
+        }
+
     def run_file(self, src: str | Path | Source, out_dir: str | Path | None = None,
                  progress: ProgressCallback | None = None, manifest_extra: dict[str, Any] | None = None,
                  batch_progress: Callable[[int, int, int, Stats], None] | None = None) -> Stats:
@@ -145,18 +161,7 @@ class Pipeline:
             ids.close()
         stats.segments_unique = seen.count
         finished = time.time()
-        manifest = {
-            "tool": {"name": "llava-translate", "version": __version__},
-            "source": {"path": str(src), "format": reader.format, "bytes": reader.size},
-            "outputs": {name: str(p) for name, p in paths.items()},
-            "languages": {"source": self.options.source_lang, "target": self.options.target_lang},
-            "backend": {"name": self.backend.name, "fingerprint": self.backend.fingerprint(),
-                        "usage": self.backend.usage()},
-            "memory": str(self.memory.path),
-            "options": {"window": self.options.window, "on_reject": self.options.on_reject, "qc": self.options.qc},
-            "counts": stats.as_dict(),
-            "timing": {"started": started, "finished": finished, "seconds": round(finished - started, 3)},
-        }
+        manifest = self._manifest(src, reader, paths, stats, (started, finished))
         if manifest_extra:
             manifest.update(manifest_extra)
         try:

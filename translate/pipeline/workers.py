@@ -13,6 +13,7 @@ caller handles it and stops them), and exit on their own when the caller's proce
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -36,7 +37,8 @@ from translate.pipeline.window_stages import AssembleSettings, WindowOutput, ass
 # costs more than they save.
 AUTO_MIN_BYTES = 8 * 1024 * 1024
 AUTO_MAX_WORKERS = 8
-_PARENT_CHECK_S = 1.0  # how often an idle worker checks that the caller's process is still there
+_PARENT_CHECK_S = 1.0
+WORKER_NICENESS = 10  # added to the caller's; see `serve`  # how often an idle worker checks that the caller's process is still there
 
 
 class WorkerError(TranslateError):
@@ -165,21 +167,35 @@ def _main_module_hidden() -> Iterator[None]:
 
 
 def serve(tasks: Any, results: Any, state: bytes) -> None:
-    """A worker's loop: prepare windows and keep them, assemble them when their translations come."""
+    """A worker's loop: prepare windows and keep them, assemble them when their translations come.
+
+    A prepare is done before any assemble already waiting: prepared windows feed the engine, assembled ones only
+    the writer, so the engine never waits behind the output of earlier windows. Each kind keeps its own order."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle; it stops the workers
+    # The caller hands every finished batch back to the engine, which waits for that; where cores are short, it
+    # must get one as soon as it wakes. Workers only need throughput.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
     segmenter, assembler, settings = pickle.loads(state)
     held: dict[int, list] = {}  # window id → its prepared records, until assembled
+    waiting: dict[str, collections.deque] = {"prepare": collections.deque(), "assemble": collections.deque()}
     parent = multiprocessing.parent_process()
     while True:
+        idle = not waiting["prepare"] and not waiting["assemble"]
         try:
-            task = tasks.get(timeout=_PARENT_CHECK_S)
+            task = tasks.get(timeout=_PARENT_CHECK_S) if idle else tasks.get_nowait()
         except queue.Empty:
-            if parent is not None and not parent.is_alive():
-                return  # the caller was killed: nothing will ever take the results
-            continue
+            if idle:
+                if parent is not None and not parent.is_alive():
+                    return  # the caller was killed: nothing will ever take the results
+                continue
+            task = ()
         if task is None:
             return
-        kind, wid, payload = task
+        if task:
+            waiting[task[0]].append(task)
+            continue  # take every task already sent before choosing the next
+        kind, wid, payload = (waiting["prepare"] or waiting["assemble"]).popleft()
         try:
             result: SegmentCounts | WindowOutput
             if kind == "prepare":
