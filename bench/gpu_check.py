@@ -163,6 +163,8 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="a tiny shape, to test the script on a CPU")
     parser.add_argument("--work", default=None)
     parser.add_argument("--json", default=None, help="also write the figures here")
+    parser.add_argument("--opt", action="append", default=[], metavar="KEY=VALUE",
+                        help="an NLLB backend option for both sides, e.g. intra_threads=1 (whole numbers only)")
     parser.add_argument("--workers", type=int, nargs="+", default=None,
                         help="pipeline runs with these `--workers` counts, each with a fresh backend (default: one "
                              "run with one worker per core, at most 8)")
@@ -181,6 +183,9 @@ def main() -> None:
     src = write_records(work / "records.json", args.records)
     options = dict(model=str(model), device=args.device, compute_type=args.compute_type,
                    max_decoding_length=args.new_tokens + 1, min_decoding_length=args.new_tokens + 1)
+    for pair in args.opt:
+        key, _, value = pair.partition("=")
+        options[key] = int(value)
     raw_backend = NLLBBackend("en", "ko", **options)
     raw_backend.load()
     items = sentences_sent(raw_backend, src)
@@ -224,7 +229,8 @@ def report(args, raw_backend, items, raw_s, raw_tokens, shape, workers, pipe_s, 
                "raw_seconds_over_pipeline_seconds": round(raw_s / pipe_s, 3),
                # Random weights decode exactly new_tokens per sentence (after the language code).
                "sentences_translated_by_pipeline": pipe_tokens // args.new_tokens,
-               "proposed_sentence_cache": args.proposed_sentence_cache, "workers": workers}
+               "proposed_sentence_cache": args.proposed_sentence_cache, "workers": workers,
+               "backend_options": args.opt}
     print(f"| {args.device} | {figures['compute_type']} | {args.records:,} | {len(items):,} | {workers} | "
           f"{raw_rate:,.0f} | "
           f"{pipe_rate:,.0f} | {figures['pipeline_over_raw']:.2f} | "
