@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -114,13 +115,44 @@ def test_a_killed_worker_stops_the_run_with_a_clear_error_and_no_output(tmp_path
 
     with TranslationMemory(out / "tm.sqlite") as memory:
         pipeline = Pipeline(PseudoBackend("en", "ko"), memory, RunOptions(window=8, workers=2))
-        with pytest.raises(WorkerError, match=r"translate-worker-\d was killed by signal 9 before it finished window"):
+        with pytest.raises(WorkerError, match=r"translate-worker-\d was killed by signal 9 while the run waited"):
             pipeline.run_file(src, out, progress=kill_a_worker)
         assert len(memory) > 0  # what was translated is kept for the rerun
     assert killed
     assert not list(out.glob("ko_*"))
     assert not list(out.glob(".ko_*.tmp"))
     assert multiprocessing.active_children() == []
+
+
+def test_a_dead_worker_stops_the_run_even_while_another_worker_owes_the_awaited_window(tmp_path):
+    # A worker killed while writing to the shared result queue can tear it, so the other workers' results stop
+    # coming. Modelled here by stopping worker 0 (which owes the even windows) and killing worker 1: the run must
+    # name the dead worker instead of waiting for worker 0 for ever.
+    src = _mixed_file(tmp_path / "mixed.json", n=600)
+    out = tmp_path / "out"
+    stopped: list[multiprocessing.Process] = []
+
+    def stop_one_kill_the_other(bytes_read, stats):
+        if not stopped:
+            by_name = {proc.name: proc for proc in multiprocessing.active_children()}
+            stopped.append(by_name["translate-worker-0"])
+            os.kill(by_name["translate-worker-0"].pid, signal.SIGSTOP)
+            os.kill(by_name["translate-worker-1"].pid, signal.SIGKILL)
+
+    # Should the run wait for the stopped worker after all, this kills it after a while, so the test fails (on the
+    # message, which then names worker 0) instead of hanging.
+    watchdog = threading.Timer(60.0, lambda: stopped and os.kill(stopped[0].pid, signal.SIGKILL))
+    watchdog.start()
+    try:
+        with TranslationMemory(out / "tm.sqlite") as memory:
+            pipeline = Pipeline(PseudoBackend("en", "ko"), memory, RunOptions(window=8, workers=2))
+            with pytest.raises(WorkerError, match=r"translate-worker-1 was killed by signal 9 while the run waited"):
+                pipeline.run_file(src, out, progress=stop_one_kill_the_other)
+    finally:
+        watchdog.cancel()
+    assert stopped
+    assert not list(out.glob("ko_*"))
+    assert multiprocessing.active_children() == []  # the stopped worker was killed by close(), not left behind
 
 
 def test_ctrl_c_stops_the_workers_and_discards_the_outputs(tmp_path):

@@ -107,16 +107,21 @@ class WorkerPool:
         return result
 
     def check_alive(self, wid: int) -> None:
-        """Raise `WorkerError` when the worker that owes window `wid` a result has died."""
-        proc = self._procs[wid % len(self._procs)]
-        if proc.is_alive() or (wid, "prepare") in self._got or (wid, "assemble") in self._got:
+        """Raise `WorkerError` when any worker has died while the caller waits for window `wid`.
+
+        Any worker, not only the one that owes `wid`: the workers share one result queue, and a worker killed while
+        writing to it can leave a torn message (or its lock held), after which no other worker's result arrives."""
+        if (wid, "prepare") in self._got or (wid, "assemble") in self._got:
             return
-        code = proc.exitcode
-        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
-        raise WorkerError(
-            f"worker process {proc.name} {how} before it finished window {wid} (out of memory?). Everything "
-            "translated before is in the translation memory; rerun the same command to resume, with fewer "
-            "--workers (or --workers 0) if memory is short.")
+        for proc in self._procs:
+            if proc.is_alive():
+                continue
+            code = proc.exitcode
+            how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited with code {code}"
+            raise WorkerError(
+                f"worker process {proc.name} {how} while the run waited for window {wid} (out of memory?). "
+                "Everything translated before is in the translation memory; rerun the same command to resume, with "
+                "fewer --workers (or --workers 0) if memory is short.")
 
     def close(self) -> None:
         """Stop every worker: a clean exit when they are idle, else terminated. Results not taken are dropped."""
@@ -130,6 +135,9 @@ class WorkerPool:
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=2.0)
+            if proc.is_alive():  # a stopped (SIGSTOP) or wedged worker ignores SIGTERM
+                proc.kill()
+                proc.join(timeout=2.0)
         self._results.put(None)  # ends the listener
         self._listener.join(timeout=2.0)
         for q in (*self._tasks, self._results):
@@ -141,6 +149,8 @@ class WorkerPool:
             try:
                 message = self._results.get()
             except (EOFError, OSError):  # the queue was closed
+                return
+            except Exception:  # noqa: BLE001 - a torn message from a killed worker; check_alive reports the death
                 return
             if message is None:
                 return
