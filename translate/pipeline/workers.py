@@ -37,8 +37,8 @@ from translate.pipeline.window_stages import AssembleSettings, WindowOutput, ass
 # costs more than they save.
 AUTO_MIN_BYTES = 8 * 1024 * 1024
 AUTO_MAX_WORKERS = 8
-_PARENT_CHECK_S = 1.0
-WORKER_NICENESS = 10  # added to the caller's; see `serve`  # how often an idle worker checks that the caller's process is still there
+_PARENT_CHECK_S = 1.0  # how often an idle worker checks that the caller's process is still there
+WORKER_NICENESS = 10  # added to the caller's; see `serve`
 
 
 class WorkerError(TranslateError):
