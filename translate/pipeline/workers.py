@@ -124,7 +124,8 @@ class WorkerPool:
                 "fewer --workers (or --workers 0) if memory is short.")
 
     def close(self) -> None:
-        """Stop every worker: a clean exit when they are idle, else terminated. Results not taken are dropped."""
+        """Stop every worker: a clean exit when they are idle, else terminated (killed if that fails). Results not
+        taken are dropped."""
         if self._closed:
             return
         self._closed = True
@@ -148,9 +149,8 @@ class WorkerPool:
         while True:
             try:
                 message = self._results.get()
-            except (EOFError, OSError):  # the queue was closed
-                return
-            except Exception:  # noqa: BLE001 - a torn message from a killed worker; check_alive reports the death
+            # The queue was closed (EOFError, OSError), or a killed worker tore a message; check_alive reports it.
+            except Exception:  # noqa: BLE001
                 return
             if message is None:
                 return
